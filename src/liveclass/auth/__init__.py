@@ -1,0 +1,1 @@
+"""Tokens: the platform's JWTs (who is calling) and the tokens liveclass issues."""

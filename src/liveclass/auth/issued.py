@@ -1,0 +1,102 @@
+"""Tokens liveclass issues and checks itself: realtime access tokens and invite tokens.
+
+Both are HS256 JWTs signed with ``SECRET_KEY``; a ``typ`` claim keeps one kind from being
+used as the other.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from liveclass.domain.errors import Unauthorized
+from liveclass.domain.roles import Role
+
+_ACCESS = "lc-access"
+_INVITE = "lc-invite"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    """What a realtime access token says: this user, as this participant, in this session."""
+
+    session_id: uuid.UUID
+    participant_id: uuid.UUID
+    user_id: str
+    name: str
+    role: Role
+    token_version: int
+    expires_at: int
+
+
+class TokenIssuer:
+    def __init__(self, secret_key: str, *, access_ttl_seconds: int) -> None:
+        self._key = secret_key
+        self.access_ttl_seconds = access_ttl_seconds
+
+    def access_token(
+        self,
+        *,
+        session_id: uuid.UUID,
+        participant_id: uuid.UUID,
+        user_id: str,
+        name: str,
+        role: Role,
+        token_version: int,
+    ) -> tuple[str, int]:
+        """Return the token and its expiry (unix seconds)."""
+        now = int(time.time())
+        exp = now + self.access_ttl_seconds
+        claims = {
+            "typ": _ACCESS,
+            "sid": str(session_id),
+            "pid": str(participant_id),
+            "sub": user_id,
+            "name": name,
+            "role": role.value,
+            "tv": token_version,
+            "iat": now,
+            "exp": exp,
+        }
+        return jwt.encode(claims, self._key, algorithm="HS256"), exp
+
+    def verify_access(self, token: str) -> AccessClaims:
+        claims = self._decode(token, _ACCESS)
+        try:
+            return AccessClaims(
+                session_id=uuid.UUID(claims["sid"]),
+                participant_id=uuid.UUID(claims["pid"]),
+                user_id=str(claims["sub"]),
+                name=str(claims["name"]),
+                role=Role(claims["role"]),
+                token_version=int(claims["tv"]),
+                expires_at=int(claims["exp"]),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise Unauthorized("The access token is malformed.", code="TOKEN_INVALID") from exc
+
+    def invite_token(self, *, session_id: uuid.UUID, version: int) -> str:
+        claims = {"typ": _INVITE, "sid": str(session_id), "v": version, "iat": int(time.time())}
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
+    def invite_matches(self, token: str, *, session_id: uuid.UUID, version: int) -> bool:
+        """True when ``token`` is this session's current invite (rotation bumps ``version``)."""
+        try:
+            claims = self._decode(token, _INVITE)
+        except Unauthorized:
+            return False
+        return claims.get("sid") == str(session_id) and claims.get("v") == version
+
+    def _decode(self, token: str, typ: str) -> dict[str, object]:
+        try:
+            claims: dict[str, object] = jwt.decode(token, self._key, algorithms=["HS256"])
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The token has expired.", code="TOKEN_EXPIRED") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The token is invalid.", code="TOKEN_INVALID") from exc
+        if claims.get("typ") != typ:
+            raise Unauthorized("The token is of the wrong kind.", code="TOKEN_INVALID")
+        return claims

@@ -1,0 +1,99 @@
+"""All settings, read from the environment (and an optional ``.env``) into one object."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Provider = Literal["mesh", "janus"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """liveclass configuration. Every field maps to the upper-case environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = ""
+    database_url: str = "sqlite+aiosqlite:///./liveclass.db"
+    redis_url: str | None = None
+
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    # Signs the tokens liveclass issues itself (access and invite tokens).
+    secret_key: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)
+
+    default_provider: Provider = "mesh"
+    mesh_max_publishers: int = Field(default=6, ge=1, le=50)
+
+    stun_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: SecretStr | None = None
+    turn_ttl_seconds: int = Field(default=86_400, ge=60)
+
+    janus_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    janus_admin_secret: SecretStr | None = None
+    janus_api_secret: SecretStr | None = None
+
+    recordings_dir: str = "./var/recordings"
+    recording_retention_days: int = Field(default=90, ge=1)
+
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    ws_max_message_bytes: int = Field(default=16_384, ge=1024)
+    ws_messages_per_second: float = Field(default=20.0, gt=0)
+    ws_burst: int = Field(default=40, ge=1)
+
+    @field_validator("stun_urls", "turn_urls", "janus_urls", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _needs_identity(self) -> Settings:
+        if self.jwt_secret is None and not self.jwt_jwks_url:
+            raise ValueError(
+                "set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256) so liveclass can verify "
+                "the platform's tokens; `liveclass init` writes a .env with fresh secrets"
+            )
+        if self.secret_key is None:
+            raise ValueError(
+                "set SECRET_KEY (signs access and invite tokens); "
+                "`liveclass init` writes a .env with fresh secrets"
+            )
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        if self.default_provider == "janus" and not self.janus_urls:
+            raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
+        return self
+
+    @cached_property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

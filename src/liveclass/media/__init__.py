@@ -1,0 +1,1 @@
+"""Media backends: one module per backend behind the ``MediaBackend`` protocol."""

@@ -1,0 +1,1 @@
+"""The classroom's realtime channel: WebSocket endpoint, rooms, and the bus that fans out."""
