@@ -1,0 +1,34 @@
+"""FastAPI dependencies as ``Annotated`` aliases: who is calling, and the shared services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from liveclass.auth.platform import Caller
+from liveclass.domain.errors import Unauthorized
+from liveclass.services import Services
+
+_bearer = HTTPBearer(auto_error=False, description="The platform's JWT for the calling user.")
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def get_caller(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required.", code="TOKEN_MISSING")
+    return await services.verifier.verify(credentials.credentials)
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -1,0 +1,61 @@
+"""``create_app(settings)``: the ASGI application of one liveclass node."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from liveclass import __version__
+from liveclass.api import participants, sessions
+from liveclass.api.limits import BodySizeLimit
+from liveclass.api.problems import install_problem_handlers
+from liveclass.config import Settings
+from liveclass.domain.errors import Unavailable
+from liveclass.services import Services, build_services
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await services.db.close()
+
+    app = FastAPI(
+        title="liveclass",
+        version=__version__,
+        summary="Live classes for learning platforms: schedule, join, teach, record.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    app.include_router(sessions.router, prefix="/api/v1")
+    app.include_router(participants.router, prefix="/api/v1")
+
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="The database answers",
+        responses={503: {"description": "The database is unreachable"}},
+    )
+    async def readyz() -> JSONResponse:
+        try:
+            await services.db.ping()
+        except Exception as exc:  # any driver error means "not ready"
+            raise Unavailable("The database is unreachable.", code="DB_UNAVAILABLE") from exc
+        return JSONResponse({"status": "ready"})
+
+    return app

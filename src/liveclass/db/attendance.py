@@ -1,0 +1,111 @@
+"""Attendance intervals: one row per connected span, opened on connect, closed on disconnect."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from liveclass.db.database import Transaction
+from liveclass.db.tables import AttendanceIntervalRow
+from liveclass.db.types import utcnow
+
+
+async def open_interval(
+    tx: Transaction, *, session_id: uuid.UUID, participant_id: uuid.UUID, connection_id: str
+) -> None:
+    tx.add(
+        AttendanceIntervalRow(
+            session_id=session_id,
+            participant_id=participant_id,
+            connection_id=connection_id,
+            started_at=utcnow(),
+        )
+    )
+
+
+async def close_interval(tx: Transaction, *, connection_id: str, at: datetime | None = None) -> None:
+    await tx.execute(
+        update(AttendanceIntervalRow)
+        .where(AttendanceIntervalRow.connection_id == connection_id)
+        .where(AttendanceIntervalRow.ended_at.is_(None))
+        .values(ended_at=at or utcnow())
+    )
+
+
+async def close_participant(
+    tx: Transaction, *, participant_id: uuid.UUID, at: datetime | None = None
+) -> None:
+    await tx.execute(
+        update(AttendanceIntervalRow)
+        .where(AttendanceIntervalRow.participant_id == participant_id)
+        .where(AttendanceIntervalRow.ended_at.is_(None))
+        .values(ended_at=at or utcnow())
+    )
+
+
+async def close_session(tx: Transaction, *, session_id: uuid.UUID, at: datetime | None = None) -> None:
+    await tx.execute(
+        update(AttendanceIntervalRow)
+        .where(AttendanceIntervalRow.session_id == session_id)
+        .where(AttendanceIntervalRow.ended_at.is_(None))
+        .values(ended_at=at or utcnow())
+    )
+
+
+async def close_orphans(tx: Transaction, *, connection_ids_alive: set[str], node_prefix: str) -> None:
+    """Close intervals this node left open (a crash, a restart): their sockets are gone."""
+    rows = await tx.scalars(
+        select(AttendanceIntervalRow)
+        .where(AttendanceIntervalRow.ended_at.is_(None))
+        .where(AttendanceIntervalRow.connection_id.startswith(node_prefix))
+    )
+    now = utcnow()
+    for row in rows:
+        if row.connection_id not in connection_ids_alive:
+            row.ended_at = now
+
+
+async def seconds_by_participant(
+    tx: Transaction, *, session_id: uuid.UUID, now: datetime | None = None
+) -> dict[uuid.UUID, float]:
+    """Total connected seconds per participant; overlapping sockets (two tabs) count once."""
+    now = now or utcnow()
+    rows = await tx.execute(
+        select(
+            AttendanceIntervalRow.participant_id,
+            AttendanceIntervalRow.started_at,
+            AttendanceIntervalRow.ended_at,
+        ).where(AttendanceIntervalRow.session_id == session_id)
+    )
+    spans: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for pid, start, end in rows:
+        spans[pid].append((start, end or now))
+    return {pid: _union_seconds(s) for pid, s in spans.items()}
+
+
+async def connected_participants(tx: Transaction, *, session_id: uuid.UUID) -> set[uuid.UUID]:
+    rows = await tx.scalars(
+        select(AttendanceIntervalRow.participant_id)
+        .where(AttendanceIntervalRow.session_id == session_id)
+        .where(AttendanceIntervalRow.ended_at.is_(None))
+    )
+    return set(rows)
+
+
+def _union_seconds(spans: list[tuple[datetime, datetime]]) -> float:
+    total = 0.0
+    current_start: datetime | None = None
+    current_end: datetime | None = None
+    for start, end in sorted(spans):
+        if current_end is None or start > current_end:
+            if current_start is not None and current_end is not None:
+                total += (current_end - current_start).total_seconds()
+            current_start, current_end = start, end
+        elif end > current_end:
+            current_end = end
+    if current_start is not None and current_end is not None:
+        total += (current_end - current_start).total_seconds()
+    return total

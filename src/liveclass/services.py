@@ -1,0 +1,48 @@
+"""The long-lived objects one running liveclass node shares between requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from liveclass.auth.issued import TokenIssuer
+from liveclass.auth.platform import PlatformVerifier
+from liveclass.config import Settings
+from liveclass.db.database import Database
+from liveclass.domain.errors import Invalid
+from liveclass.media.backend import MediaBackend, MeshBackend
+from liveclass.realtime.events import NoRoomEvents, RoomEvents
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    verifier: PlatformVerifier
+    issuer: TokenIssuer
+    backends: dict[str, MediaBackend] = field(default_factory=dict)
+    room_events: RoomEvents = field(default_factory=NoRoomEvents)
+
+    def backend(self, provider: str) -> MediaBackend:
+        try:
+            return self.backends[provider]
+        except KeyError:
+            raise Invalid(
+                f"Provider {provider!r} is not configured on this server.",
+                code="PROVIDER_UNAVAILABLE",
+                field="provider",
+            ) from None
+
+
+def build_services(settings: Settings) -> Services:
+    assert settings.secret_key is not None  # Settings refuses to load without it
+    services = Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        verifier=PlatformVerifier(settings),
+        issuer=TokenIssuer(
+            settings.secret_key.get_secret_value(),
+            access_ttl_seconds=settings.access_token_ttl_seconds,
+        ),
+    )
+    services.backends["mesh"] = MeshBackend()
+    return services
