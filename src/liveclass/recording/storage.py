@@ -1,0 +1,226 @@
+"""Where finished recordings live: a local directory by default, an S3-compatible bucket when
+configured. Keys are relative, slash-separated paths such as ``<recording id>/class.webm``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path, PurePosixPath
+from typing import Any, Protocol
+
+from liveclass.recording.errors import ObjectMissing, StorageError
+
+CHUNK_BYTES = 256 * 1024
+
+
+class RecordingStorage(Protocol):
+    """A few async operations on whole files, enough to keep and serve recordings."""
+
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> int:
+        """Store ``source`` under ``key`` (replacing it); return the stored size in bytes."""
+        ...
+
+    async def size(self, key: str) -> int:
+        """Size in bytes; ``ObjectMissing`` when the key is absent."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+    def open_range(self, key: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Stream bytes ``start..end`` (both inclusive; ``end=None`` means to the last byte)."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the key; deleting an absent key is not an error."""
+        ...
+
+
+def check_key(key: str) -> str:
+    """Reject keys that could escape the storage root or name nothing."""
+    path = PurePosixPath(key)
+    if not key or path.is_absolute() or ".." in path.parts or "\\" in key:
+        raise StorageError(f"invalid storage key {key!r}")
+    return key
+
+
+class LocalStorage:
+    """Recordings as files under one directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def path_of(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> int:
+        return await asyncio.to_thread(self._put, self.path_of(key), source)
+
+    def _put(self, target: Path, source: Path) -> int:
+        # copy to a sibling then rename, so a reader never sees half a file
+        partial = target.with_name(target.name + ".partial")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+            return target.stat().st_size
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # the parent may not even be a directory
+                partial.unlink(missing_ok=True)
+            raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+    async def size(self, key: str) -> int:
+        try:
+            return self.path_of(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"no stored object {key!r}") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read {key!r}: {exc.strerror or exc}") from exc
+
+    async def exists(self, key: str) -> bool:
+        return self.path_of(key).is_file()
+
+    async def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        path = self.path_of(key)
+        try:
+            handle = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError as exc:
+            raise ObjectMissing(f"no stored object {key!r}") from exc
+        except OSError as exc:
+            raise StorageError(f"cannot read {key!r}: {exc.strerror or exc}") from exc
+        with handle:
+            handle.seek(start)
+            remaining = None if end is None else end - start + 1
+            while remaining is None or remaining > 0:
+                want = CHUNK_BYTES if remaining is None else min(CHUNK_BYTES, remaining)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    async def delete(self, key: str) -> None:
+        path = self.path_of(key)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key!r}: {exc.strerror or exc}") from exc
+        # drop the recording's folder once it is empty; other keys may still live there
+        parent = path.parent
+        if parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+
+
+class S3Storage:
+    """Recordings as objects in an S3-compatible bucket (AWS, MinIO, Ceph, ...), via boto3.
+
+    boto3 is synchronous, so every call runs in a worker thread.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+    ) -> None:
+        import boto3  # type: ignore[import-untyped]  # optional: only S3 deployments need it
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._client: Any = boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+        )
+
+    def _object_key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> int:
+        name = self._object_key(key)
+        try:
+            await asyncio.to_thread(
+                self._client.upload_file,
+                str(source),
+                self.bucket,
+                name,
+                ExtraArgs={"ContentType": content_type},
+            )
+        except Exception as exc:  # boto3 raises many unrelated types; all mean "not stored"
+            raise StorageError(f"cannot upload {key!r} to bucket {self.bucket!r}: {exc}") from exc
+        return await self.size(key)
+
+    async def size(self, key: str) -> int:
+        head = await self._head(key)
+        if head is None:
+            raise ObjectMissing(f"no stored object {key!r}")
+        return int(head["ContentLength"])
+
+    async def exists(self, key: str) -> bool:
+        return await self._head(key) is not None
+
+    async def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            head: dict[str, Any] = await asyncio.to_thread(
+                self._client.head_object, Bucket=self.bucket, Key=self._object_key(key)
+            )
+        except Exception as exc:
+            if _s3_error_code(exc) in _MISSING_CODES:
+                return None
+            raise StorageError(f"cannot read {key!r}: {exc}") from exc
+        return head
+
+    async def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        bytes_range = f"bytes={start}-" if end is None else f"bytes={start}-{end}"
+        try:
+            reply = await asyncio.to_thread(
+                self._client.get_object,
+                Bucket=self.bucket,
+                Key=self._object_key(key),
+                Range=bytes_range,
+            )
+        except Exception as exc:
+            if _s3_error_code(exc) in _MISSING_CODES:
+                raise ObjectMissing(f"no stored object {key!r}") from exc
+            raise StorageError(f"cannot read {key!r}: {exc}") from exc
+        body = reply["Body"]
+        try:
+            while chunk := await asyncio.to_thread(body.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            body.close()
+
+    async def delete(self, key: str) -> None:
+        try:
+            await asyncio.to_thread(
+                self._client.delete_object, Bucket=self.bucket, Key=self._object_key(key)
+            )
+        except Exception as exc:
+            raise StorageError(f"cannot delete {key!r}: {exc}") from exc
+
+
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
+def _s3_error_code(exc: Exception) -> str | None:
+    # botocore's ClientError carries the S3 error code in ``response``; anything else
+    # (connection refused, bad credentials file) has none and counts as a storage failure
+    response = getattr(exc, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None
