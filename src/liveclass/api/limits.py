@@ -1,4 +1,4 @@
-"""ASGI middleware that refuses request bodies over ``MAX_BODY_BYTES`` before they are read whole."""
+"""ASGI middleware refusing request bodies over ``MAX_BODY_BYTES`` before they are read."""
 
 from __future__ import annotations
 
@@ -31,7 +31,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise HTTPException(413, f"Request bodies are limited to {self.max_bytes} bytes.")
+                    raise HTTPException(
+                        413, f"Request bodies are limited to {self.max_bytes} bytes."
+                    )
             return message
 
         await self.app(scope, counting_receive, send)

@@ -101,13 +101,21 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     ]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return problem_response(
-            request, status=400, code="MALFORMED_JSON", title="Malformed JSON",
-            detail="The request body is not valid JSON.", errors=errors,
+            request,
+            status=400,
+            code="MALFORMED_JSON",
+            title="Malformed JSON",
+            detail="The request body is not valid JSON.",
+            errors=errors,
         )
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return problem_response(
-        request, status=422, code="VALIDATION_ERROR", title="Invalid input",
-        detail=detail, errors=errors,
+        request,
+        status=422,
+        code="VALIDATION_ERROR",
+        title="Invalid input",
+        detail=detail,
+        errors=errors,
     )
 
 
@@ -116,15 +124,22 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "HTTP_ERROR")
     detail = exc.detail if isinstance(exc.detail, str) else None
     return problem_response(
-        request, status=exc.status_code, code=code, title=code.replace("_", " ").capitalize(),
-        detail=detail, headers=getattr(exc, "headers", None),
+        request,
+        status=exc.status_code,
+        code=code,
+        title=code.replace("_", " ").capitalize(),
+        detail=detail,
+        headers=getattr(exc, "headers", None),
     )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
-        request, status=500, code="INTERNAL_ERROR", title="Internal error",
+        request,
+        status=500,
+        code="INTERNAL_ERROR",
+        title="Internal error",
         detail="Something went wrong on our side; it has been logged.",
     )
 

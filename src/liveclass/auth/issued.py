@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -90,9 +91,9 @@ class TokenIssuer:
             return False
         return claims.get("sid") == str(session_id) and claims.get("v") == version
 
-    def _decode(self, token: str, typ: str) -> dict[str, object]:
+    def _decode(self, token: str, typ: str) -> dict[str, Any]:
         try:
-            claims: dict[str, object] = jwt.decode(token, self._key, algorithms=["HS256"])
+            claims: dict[str, Any] = jwt.decode(token, self._key, algorithms=["HS256"])
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("The token has expired.", code="TOKEN_EXPIRED") from exc
         except jwt.PyJWTError as exc:

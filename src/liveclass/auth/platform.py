@@ -100,7 +100,9 @@ class PlatformVerifier:
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("The bearer token has expired.", code="TOKEN_EXPIRED") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized(f"The bearer token is invalid: {exc}.", code="TOKEN_INVALID") from exc
+            raise Unauthorized(
+                f"The bearer token is invalid: {exc}.", code="TOKEN_INVALID"
+            ) from exc
 
 
 def _caller_from(claims: dict[str, Any]) -> Caller:

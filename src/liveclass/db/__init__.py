@@ -1,1 +1,1 @@
-"""Persistence: SQLAlchemy tables, the database handle and queries. Only this package imports SQLAlchemy."""
+"""Persistence: tables, the database handle and queries. Only this package imports SQLAlchemy."""

@@ -26,7 +26,9 @@ async def open_interval(
     )
 
 
-async def close_interval(tx: Transaction, *, connection_id: str, at: datetime | None = None) -> None:
+async def close_interval(
+    tx: Transaction, *, connection_id: str, at: datetime | None = None
+) -> None:
     await tx.execute(
         update(AttendanceIntervalRow)
         .where(AttendanceIntervalRow.connection_id == connection_id)
@@ -46,7 +48,9 @@ async def close_participant(
     )
 
 
-async def close_session(tx: Transaction, *, session_id: uuid.UUID, at: datetime | None = None) -> None:
+async def close_session(
+    tx: Transaction, *, session_id: uuid.UUID, at: datetime | None = None
+) -> None:
     await tx.execute(
         update(AttendanceIntervalRow)
         .where(AttendanceIntervalRow.session_id == session_id)
@@ -55,7 +59,9 @@ async def close_session(tx: Transaction, *, session_id: uuid.UUID, at: datetime 
     )
 
 
-async def close_orphans(tx: Transaction, *, connection_ids_alive: set[str], node_prefix: str) -> None:
+async def close_orphans(
+    tx: Transaction, *, connection_ids_alive: set[str], node_prefix: str
+) -> None:
     """Close intervals this node left open (a crash, a restart): their sockets are gone."""
     rows = await tx.scalars(
         select(AttendanceIntervalRow)

@@ -1,0 +1,176 @@
+"""Joining and leaving, the participant list, and moderation (role, kick, admit)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from liveclass.api.deps import CallerDep, ServicesDep, bearer
+from liveclass.api.schemas import AdmitBody, JoinBody, JoinOut, Page, ParticipantOut, RoleChange
+from liveclass.api.sessions import PROBLEMS, actor_of
+from liveclass.api.views import join_out, total_pages
+from liveclass.control import participants as control
+from liveclass.db import attendance
+from liveclass.db import participants as queries
+from liveclass.db.tables import ParticipantRow
+from liveclass.domain.errors import Unauthorized
+from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.roles import Role
+
+router = APIRouter(tags=["participants"])
+
+
+@router.post(
+    "/sessions/{session_id}/join",
+    response_model=JoinOut,
+    responses=PROBLEMS,
+    summary="Join: role, permissions, access token and classroom link (idempotent)",
+)
+async def join_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep, body: JoinBody | None = None
+) -> JoinOut:
+    body = body or JoinBody()
+    admission = await control.join(
+        services,
+        actor_of(caller),
+        session_id,
+        control.JoinRequest(invite_token=body.invite_token, password=body.password),
+    )
+    return join_out(services, admission)
+
+
+@router.post(
+    "/sessions/{session_id}/token",
+    response_model=JoinOut,
+    responses=PROBLEMS,
+    summary="Refresh an access token (authenticated by the current access token)",
+)
+async def refresh_token(
+    session_id: uuid.UUID, services: ServicesDep, credentials: bearer
+) -> JoinOut:
+    if credentials is None:
+        raise Unauthorized("An access token is required.", code="TOKEN_MISSING")
+    claims = services.issuer.verify_access(credentials.credentials)
+    if claims.session_id != session_id:
+        raise Unauthorized("The access token is for another session.", code="TOKEN_INVALID")
+    return join_out(services, await control.refresh(services, claims))
+
+
+@router.post("/sessions/{session_id}/leave", response_model=ParticipantOut, responses=PROBLEMS)
+async def leave_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> ParticipantOut:
+    row = await control.leave(services, actor_of(caller), session_id)
+    return await _participant_out(services, row)
+
+
+@router.get(
+    "/sessions/{session_id}/participants",
+    response_model=Page[ParticipantOut],
+    responses=PROBLEMS,
+    summary="Participants, current and past, with join/leave times and durations",
+)
+async def list_participants(
+    session_id: uuid.UUID,
+    caller: CallerDep,
+    services: ServicesDep,
+    status: ParticipantStatus | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[ParticipantOut]:
+    await control.visible_session(services, actor_of(caller), session_id)
+    async with services.db.transaction() as tx:
+        rows, total = await queries.list_participants(
+            tx,
+            session_id,
+            status=status.value if status else None,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+        seconds = await attendance.seconds_by_participant(tx, session_id=session_id)
+        connected = await attendance.connected_participants(tx, session_id=session_id)
+    return Page[ParticipantOut](
+        items=[_out(r, seconds.get(r.id, 0.0), r.id in connected) for r in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+        total_pages=total_pages(total, page_size),
+    )
+
+
+@router.patch(
+    "/sessions/{session_id}/participants/{participant_id}",
+    response_model=ParticipantOut,
+    responses=PROBLEMS,
+    summary="Change a participant's role (host and co-host)",
+)
+async def change_role(
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    body: RoleChange,
+    caller: CallerDep,
+    services: ServicesDep,
+) -> ParticipantOut:
+    row = await control.change_role(
+        services, actor_of(caller), session_id, participant_id, Role(body.role)
+    )
+    return await _participant_out(services, row)
+
+
+@router.post(
+    "/sessions/{session_id}/participants/{participant_id}/kick",
+    response_model=ParticipantOut,
+    responses=PROBLEMS,
+    summary="Remove a participant for good (host and co-host)",
+)
+async def kick(
+    session_id: uuid.UUID, participant_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> ParticipantOut:
+    row = await control.kick(services, actor_of(caller), session_id, participant_id)
+    return await _participant_out(services, row)
+
+
+@router.post(
+    "/sessions/{session_id}/participants/{participant_id}/admit",
+    response_model=ParticipantOut,
+    responses=PROBLEMS,
+    summary="Admit or deny someone in the waiting room (host and co-host)",
+)
+async def admit(
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    caller: CallerDep,
+    services: ServicesDep,
+    body: AdmitBody | None = None,
+) -> ParticipantOut:
+    body = body or AdmitBody()
+    row = await control.admit(
+        services, actor_of(caller), session_id, participant_id, admit=body.admit
+    )
+    return await _participant_out(services, row)
+
+
+async def _participant_out(services: ServicesDep, row: ParticipantRow) -> ParticipantOut:
+    async with services.db.transaction() as tx:
+        seconds = await attendance.seconds_by_participant(tx, session_id=row.session_id)
+        connected = await attendance.connected_participants(tx, session_id=row.session_id)
+    return _out(row, seconds.get(row.id, 0.0), row.id in connected)
+
+
+def _out(row: ParticipantRow, seconds: float, connected: bool) -> ParticipantOut:
+    return ParticipantOut(
+        id=row.id,
+        session_id=row.session_id,
+        user_id=row.user_id,
+        name=row.name,
+        role=Role(row.role),
+        status=row.status,
+        first_joined_at=row.first_joined_at,
+        last_joined_at=row.last_joined_at,
+        left_at=row.left_at,
+        kicked_at=row.kicked_at,
+        connected=connected,
+        total_seconds=round(seconds, 3),
+    )

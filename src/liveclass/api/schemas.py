@@ -1,0 +1,187 @@
+"""Wire schemas of sessions and participants (JSON in snake_case)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from liveclass.domain.lifecycle import SessionStatus
+from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.roles import Role
+
+SessionType = Literal["teaching", "interview", "coding", "workshop", "lesson"]
+ProviderName = Literal["mesh", "janus"]
+JoinRole = Literal["co_host", "speaker", "viewer"]
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=1000)]
+ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Password = Annotated[str, StringConstraints(min_length=4, max_length=128)]
+Duration = Annotated[int, Field(ge=15, le=480, description="Minutes")]
+Capacity = Annotated[int, Field(ge=1, le=1000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SessionCreate(_Strict):
+    title: Title
+    description: Description | None = None
+    course_id: ExternalId | None = None
+    booking_id: ExternalId | None = Field(
+        default=None, description="The platform's booking; one session per booking."
+    )
+    session_type: SessionType = "lesson"
+    scheduled_at: AwareDatetime = Field(description="Start time; must not be in the past.")
+    duration: Duration = 60
+    max_participants: Capacity = 100
+    is_public: bool = True
+    is_recorded: bool = False
+    waiting_room: bool = False
+    password: Password | None = None
+    provider: ProviderName | None = Field(default=None, description="Default: DEFAULT_PROVIDER.")
+    default_role: JoinRole = Field(default="viewer", description="Role of people who join.")
+
+
+class SessionUpdate(_Strict):
+    title: Title | None = None
+    description: Description | None = None
+    course_id: ExternalId | None = None
+    booking_id: ExternalId | None = None
+    session_type: SessionType | None = None
+    scheduled_at: AwareDatetime | None = None
+    duration: Duration | None = None
+    max_participants: Capacity | None = None
+    is_public: bool | None = None
+    is_recorded: bool | None = None
+    waiting_room: bool | None = None
+    password: Password | None = Field(default=None, description="null removes the password.")
+    provider: ProviderName | None = None
+    default_role: JoinRole | None = None
+
+
+NULLABLE_ON_UPDATE = frozenset({"description", "course_id", "booking_id", "password"})
+
+
+class SessionOut(BaseModel):
+    id: uuid.UUID
+    title: str
+    description: str | None
+    course_id: str | None
+    booking_id: str | None
+    session_type: str
+    status: SessionStatus
+    scheduled_at: datetime
+    duration: int
+    max_participants: int
+    is_public: bool
+    is_recorded: bool
+    waiting_room: bool
+    has_password: bool
+    provider: str
+    default_role: str
+    owner_id: str
+    owner_name: str
+    meeting_url: str = Field(description="The classroom page; people get in through join.")
+    invite_token: str | None = Field(description="Only shown to the host and admins.")
+    invite_url: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class InviteOut(BaseModel):
+    invite_token: str
+    invite_url: str
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+    total_pages: int
+
+
+class JoinBody(_Strict):
+    invite_token: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    password: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class PermissionsOut(BaseModel):
+    can_publish: bool
+    can_subscribe: bool
+    can_publish_data: bool
+    can_share_screen: bool
+    room_admin: bool
+    can_record: bool
+
+
+class JoinOut(BaseModel):
+    session_id: uuid.UUID
+    participant_id: uuid.UUID
+    user_id: str
+    name: str
+    role: Role
+    status: ParticipantStatus
+    permissions: PermissionsOut
+    access_token: str = Field(description="For the realtime channel; short-lived.")
+    expires_at: datetime
+    ws_url: str
+    classroom_url: str
+    media: dict[str, object]
+
+
+class ParticipantOut(BaseModel):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    user_id: str
+    name: str
+    role: Role
+    status: ParticipantStatus
+    first_joined_at: datetime
+    last_joined_at: datetime
+    left_at: datetime | None
+    kicked_at: datetime | None
+    connected: bool
+    total_seconds: float
+
+
+class RoleChange(_Strict):
+    role: JoinRole
+
+
+class AdmitBody(_Strict):
+    admit: bool = True
+
+
+class AttendanceOut(BaseModel):
+    participant_id: uuid.UUID
+    user_id: str
+    name: str
+    role: Role
+    status: ParticipantStatus
+    connected: bool
+    total_seconds: float
+    first_joined_at: datetime
+    left_at: datetime | None
+
+
+class StatsOut(BaseModel):
+    session_id: uuid.UUID
+    status: SessionStatus
+    current_participants: int = Field(description="Admitted and not left.")
+    connected_participants: int = Field(description="With an open classroom connection now.")
+    peak_participants: int
+    total_unique_participants: int
+    duration_seconds: float
+    attendance: list[AttendanceOut]

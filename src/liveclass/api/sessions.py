@@ -1,0 +1,259 @@
+"""``/sessions``: schedule, list, change, cancel, start and end live classes."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+
+from liveclass.api.deps import CallerDep, ServicesDep
+from liveclass.api.schemas import (
+    NULLABLE_ON_UPDATE,
+    InviteOut,
+    Page,
+    SessionCreate,
+    SessionOut,
+    SessionUpdate,
+    StatsOut,
+)
+from liveclass.api.stats import session_stats
+from liveclass.api.views import invite_url, session_out, total_pages
+from liveclass.auth.platform import Caller
+from liveclass.control import sessions as control
+from liveclass.control.actor import Actor
+from liveclass.control.participants import visible_session
+from liveclass.db import idempotency
+from liveclass.db import sessions as queries
+from liveclass.domain.errors import Conflict, Invalid, NotAllowed
+from liveclass.domain.lifecycle import SessionStatus
+from liveclass.services import Services
+
+router = APIRouter(tags=["sessions"])
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, expired or invalid token"},
+    403: {"description": "The caller's role does not allow this"},
+    404: {"description": "No such session"},
+    409: {"description": "The session's state does not allow this"},
+    422: {"description": "Invalid input"},
+}
+
+SortKey = Literal["scheduled_at", "-scheduled_at", "created_at", "-created_at", "title", "-title"]
+
+
+def actor_of(caller: Caller) -> Actor:
+    return Actor(user_id=caller.user_id, name=caller.name, is_admin=caller.is_admin)
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses={**PROBLEMS, 200: {"description": "The booking already had this session"}},
+    summary="Schedule a session (create-or-get by booking_id)",
+)
+async def create_session(
+    body: SessionCreate,
+    caller: CallerDep,
+    services: ServicesDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Response:
+    if not caller.may_create_sessions:
+        raise NotAllowed(
+            "Only admins, teachers, mentors and instructors create sessions.",
+            code="NOT_INSTRUCTOR",
+        )
+    request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    if idempotency_key is not None:
+        stored = await idempotency.find(services.db, key=idempotency_key, user_id=caller.user_id)
+        if stored is not None:
+            if stored.request_hash != request_hash:
+                raise Conflict(
+                    "This Idempotency-Key was used with a different request.",
+                    code="IDEMPOTENCY_KEY_REUSED",
+                )
+            return Response(
+                stored.body, status_code=stored.status_code, media_type="application/json"
+            )
+    draft = control.SessionDraft(**body.model_dump(exclude_unset=False))
+    row, created = await control.create_session(services, actor_of(caller), draft)
+    payload = session_out(services, actor_of(caller), row).model_dump_json()
+    status = 201 if created else 200
+    if idempotency_key is not None:
+        await idempotency.remember(
+            services.db,
+            key=idempotency_key,
+            user_id=caller.user_id,
+            request_hash=request_hash,
+            status_code=status,
+            body=payload,
+        )
+    return Response(payload, status_code=status, media_type="application/json")
+
+
+@router.get(
+    "/sessions", response_model=Page[SessionOut], responses=PROBLEMS, summary="List sessions"
+)
+async def list_sessions(
+    caller: CallerDep,
+    services: ServicesDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    course_id: Annotated[str | None, Query(max_length=128)] = None,
+    owner_id: Annotated[str | None, Query(max_length=128)] = None,
+    instructor: Annotated[
+        str | None, Query(max_length=128, description="Alias of owner_id")
+    ] = None,
+    status: SessionStatus | None = None,
+    session_type: Annotated[str | None, Query(max_length=16)] = None,
+    is_public: bool | None = None,
+    from_: Annotated[datetime | None, Query(alias="from")] = None,
+    to: datetime | None = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    sort: SortKey = "scheduled_at",
+) -> Page[SessionOut]:
+    f = queries.SessionFilter(
+        visible_to=None if caller.is_admin else caller.user_id,
+        course_id=course_id,
+        owner_id=owner_id or instructor,
+        status=status.value if status else None,
+        session_type=session_type,
+        is_public=is_public,
+        scheduled_from=from_,
+        scheduled_to=to,
+        search=search,
+    )
+    async with services.db.transaction() as tx:
+        rows, total = await queries.list_sessions(
+            tx, f, sort=sort, offset=(page - 1) * page_size, limit=page_size
+        )
+    actor = actor_of(caller)
+    return Page[SessionOut](
+        items=[session_out(services, actor, r) for r in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+        total_pages=total_pages(total, page_size),
+    )
+
+
+@router.get("/sessions/{session_id}", response_model=SessionOut, responses=PROBLEMS)
+async def get_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    actor = actor_of(caller)
+    row, _ = await visible_session(services, actor, session_id)
+    return session_out(services, actor, row)
+
+
+@router.patch("/sessions/{session_id}", response_model=SessionOut, responses=PROBLEMS)
+async def update_session(
+    session_id: uuid.UUID, body: SessionUpdate, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name not in NULLABLE_ON_UPDATE:
+            raise _null_error(name)
+    return await _update(services, caller, session_id, changes)
+
+
+@router.put(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    responses=PROBLEMS,
+    summary="Replace a session's settings (booking_id unchanged when omitted)",
+)
+async def replace_session(
+    session_id: uuid.UUID, body: SessionCreate, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    changes = body.model_dump(exclude={"booking_id"} if body.booking_id is None else set())
+    if changes.get("provider") is None:
+        changes["provider"] = services.settings.default_provider
+    return await _update(services, caller, session_id, changes)
+
+
+async def _update(
+    services: Services, caller: Caller, session_id: uuid.UUID, changes: dict[str, Any]
+) -> SessionOut:
+    actor = actor_of(caller)
+    row = await control.update_session(services, actor, session_id, changes)
+    return session_out(services, actor, row)
+
+
+def _null_error(name: str) -> Invalid:
+    return Invalid(f"{name} cannot be null.", field=name)
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    response_model=SessionOut,
+    responses=PROBLEMS,
+    summary="Cancel a session (soft: status becomes cancelled)",
+)
+async def delete_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    return await _cancel(services, caller, session_id)
+
+
+@router.post("/sessions/{session_id}/cancel", response_model=SessionOut, responses=PROBLEMS)
+async def cancel_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    return await _cancel(services, caller, session_id)
+
+
+async def _cancel(services: Services, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+    actor = actor_of(caller)
+    await visible_session(services, actor, session_id)
+    row = await control.cancel_session(services, actor, session_id)
+    return session_out(services, actor, row)
+
+
+@router.post(
+    "/sessions/{session_id}/start",
+    response_model=SessionOut,
+    responses={**PROBLEMS, 503: {"description": "The media server is unavailable"}},
+)
+async def start_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    actor = actor_of(caller)
+    await visible_session(services, actor, session_id)
+    row = await control.start_session(services, actor, session_id)
+    return session_out(services, actor, row)
+
+
+@router.post("/sessions/{session_id}/end", response_model=SessionOut, responses=PROBLEMS)
+async def end_session(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> SessionOut:
+    actor = actor_of(caller)
+    await visible_session(services, actor, session_id)
+    row = await control.end_session(services, actor, session_id)
+    return session_out(services, actor, row)
+
+
+@router.post(
+    "/sessions/{session_id}/invite/rotate",
+    response_model=InviteOut,
+    responses=PROBLEMS,
+    summary="Issue a new invite token; links with the old one stop working",
+)
+async def rotate_invite(
+    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+) -> InviteOut:
+    actor = actor_of(caller)
+    await visible_session(services, actor, session_id)
+    row = await control.rotate_invite(services, actor, session_id)
+    token = services.issuer.invite_token(session_id=row.id, version=row.invite_version)
+    return InviteOut(invite_token=token, invite_url=invite_url(services, row, token))
+
+
+@router.get("/sessions/{session_id}/stats", response_model=StatsOut, responses=PROBLEMS)
+async def get_stats(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> StatsOut:
+    row, _ = await visible_session(services, actor_of(caller), session_id)
+    return await session_stats(services, row)

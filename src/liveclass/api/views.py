@@ -1,0 +1,87 @@
+"""Turning rows into response schemas (URLs, secrets shown only to whom they belong)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from liveclass.api.schemas import JoinOut, PermissionsOut, SessionOut
+from liveclass.control.access import is_owner_or_admin
+from liveclass.control.actor import Actor
+from liveclass.control.participants import Admission
+from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.domain.roles import Permissions, Role
+from liveclass.services import Services
+
+
+def classroom_url(services: Services, session_id: object) -> str:
+    return f"{services.settings.base_url}/classroom/{session_id}"
+
+
+def invite_url(services: Services, row: LiveSessionRow, token: str) -> str:
+    return f"{classroom_url(services, row.id)}?invite={token}"
+
+
+def session_out(services: Services, actor: Actor, row: LiveSessionRow) -> SessionOut:
+    token = None
+    if is_owner_or_admin(actor, row):
+        token = services.issuer.invite_token(session_id=row.id, version=row.invite_version)
+    return SessionOut(
+        id=row.id,
+        title=row.title,
+        description=row.description,
+        course_id=row.course_id,
+        booking_id=row.booking_id,
+        session_type=row.session_type,
+        status=row.status,
+        scheduled_at=row.scheduled_at,
+        duration=row.duration_minutes,
+        max_participants=row.max_participants,
+        is_public=row.is_public,
+        is_recorded=row.is_recorded,
+        waiting_room=row.waiting_room,
+        has_password=row.password_hash is not None,
+        provider=row.provider,
+        default_role=row.default_role,
+        owner_id=row.owner_id,
+        owner_name=row.owner_name,
+        meeting_url=classroom_url(services, row.id),
+        invite_token=token,
+        invite_url=invite_url(services, row, token) if token else None,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def join_out(services: Services, admission: Admission) -> JoinOut:
+    me: ParticipantRow = admission.participant
+    perms = Permissions.for_role(Role(me.role))
+    ws_base = services.settings.base_url.replace("http", "ws", 1)
+    return JoinOut(
+        session_id=admission.session.id,
+        participant_id=me.id,
+        user_id=me.user_id,
+        name=me.name,
+        role=Role(me.role),
+        status=me.status,
+        permissions=PermissionsOut(
+            can_publish=perms.can_publish,
+            can_subscribe=perms.can_subscribe,
+            can_publish_data=perms.can_publish_data,
+            can_share_screen=perms.can_share_screen,
+            room_admin=perms.room_admin,
+            can_record=perms.can_record,
+        ),
+        access_token=admission.access_token,
+        expires_at=datetime.fromtimestamp(admission.expires_at, UTC),
+        ws_url=f"{ws_base}/api/v1/sessions/{admission.session.id}/ws",
+        classroom_url=f"{classroom_url(services, me.session_id)}#token={admission.access_token}",
+        media=admission.media,
+    )
+
+
+def total_pages(total: int, page_size: int) -> int:
+    return max(1, math.ceil(total / page_size))

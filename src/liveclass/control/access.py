@@ -1,0 +1,49 @@
+"""Who may do what to a session: the owner/admin checks and a caller's role inside it."""
+
+from __future__ import annotations
+
+from liveclass.control.actor import Actor
+from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.domain.errors import NotAllowed, NotFound
+from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.roles import Action, Role, role_allows
+
+
+def is_owner_or_admin(actor: Actor, session: LiveSessionRow) -> bool:
+    return actor.is_admin or session.owner_id == actor.user_id
+
+
+def require_host(actor: Actor, session: LiveSessionRow) -> None:
+    if not is_owner_or_admin(actor, session):
+        raise NotAllowed("Only the session's host or an admin may do this.", code="NOT_HOST")
+
+
+def role_in(
+    actor: Actor, session: LiveSessionRow, participant: ParticipantRow | None
+) -> Role | None:
+    """The actor's effective role: host for owner/admin, else their participant role."""
+    if is_owner_or_admin(actor, session):
+        return Role.HOST
+    if participant is None or participant.status != ParticipantStatus.JOINED:
+        return None
+    return Role(participant.role)
+
+
+def require_moderator(actor: Actor, session: LiveSessionRow, me: ParticipantRow | None) -> Role:
+    role = role_in(actor, session, me)
+    if role is None or not role_allows(role, Action.MODERATE):
+        raise NotAllowed("Only the host or a co-host may moderate.", code="NOT_MODERATOR")
+    return role
+
+
+def may_see(actor: Actor, session: LiveSessionRow, me: ParticipantRow | None) -> bool:
+    return session.is_public or is_owner_or_admin(actor, session) or me is not None
+
+
+def require_visible(
+    actor: Actor, session: LiveSessionRow | None, me: ParticipantRow | None
+) -> LiveSessionRow:
+    # Private sessions a caller may not see answer exactly like missing ones.
+    if session is None or not may_see(actor, session, me):
+        raise NotFound("No such session.", code="SESSION_NOT_FOUND")
+    return session

@@ -1,0 +1,407 @@
+"""Participant use cases: join, leave, refresh, kick, change role, admit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from liveclass.auth.issued import AccessClaims
+from liveclass.auth.passwords import verify_password
+from liveclass.control.access import is_owner_or_admin, require_moderator, require_visible
+from liveclass.control.actor import Actor
+from liveclass.control.sessions import ensure_room, stored_room
+from liveclass.db import attendance, outbox
+from liveclass.db import participants as queries
+from liveclass.db import sessions as session_queries
+from liveclass.db.database import Transaction
+from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.db.types import utcnow
+from liveclass.domain.errors import Conflict, NotAllowed, NotFound, Unauthorized
+from liveclass.domain.lifecycle import SessionStatus
+from liveclass.domain.participants import ParticipantStatus, check_participant_transition
+from liveclass.domain.roles import Action, Role, may_assign, outranks, role_allows
+from liveclass.media.backend import MediaParticipant
+from liveclass.services import Services
+
+PUBLISHING_ROLES = tuple(r.value for r in Role if role_allows(r, Action.PUBLISH))
+SEATED_ROLES = tuple(r.value for r in Role if r is not Role.HOST)
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    invite_token: str | None = None
+    password: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A participant's ticket into the classroom: who, in what role, and how to connect."""
+
+    session: LiveSessionRow
+    participant: ParticipantRow
+    access_token: str
+    expires_at: int
+    media: dict[str, Any]
+
+
+async def join(
+    services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
+) -> Admission:
+    async with services.db.transaction() as tx:
+        session = await _session(tx, session_id, for_update=True)
+        me = await queries.get_by_user(tx, session_id, actor.user_id)
+        _check_joinable(session, me)
+        privileged = is_owner_or_admin(actor, session)
+        if not privileged and not _previously_admitted(me):
+            _check_entry(services, session, request)
+        role = Role.HOST if privileged else Role(me.role if me else session.default_role)
+        status = _arrival_status(session, me, role)
+        if status is ParticipantStatus.JOINED:
+            await _check_capacity(services, tx, session, role, me)
+        me = _seat(tx, session, me, actor, role, status)
+        await tx.flush()
+        await _update_peak(tx, session)
+        outbox.record_event(
+            tx,
+            "participant.joined",
+            session_id=session.id,
+            payload={"participant_id": str(me.id), "user_id": me.user_id, "status": me.status},
+        )
+    return await _admission(services, session, me)
+
+
+def _check_joinable(session: LiveSessionRow, me: ParticipantRow | None) -> None:
+    if session.status == SessionStatus.CANCELLED:
+        raise Conflict("This session was cancelled.", code="SESSION_CANCELLED")
+    if session.status == SessionStatus.ENDED:
+        raise Conflict("This session has ended.", code="SESSION_ENDED")
+    if me is not None and me.status == ParticipantStatus.KICKED:
+        raise NotAllowed("You were removed from this session.", code="KICKED")
+    if me is not None and me.status == ParticipantStatus.DENIED:
+        raise NotAllowed("The host did not admit you to this session.", code="DENIED")
+
+
+def _previously_admitted(me: ParticipantRow | None) -> bool:
+    return me is not None and me.status in (ParticipantStatus.JOINED, ParticipantStatus.LEFT)
+
+
+def _check_entry(services: Services, session: LiveSessionRow, request: JoinRequest) -> None:
+    if not session.is_public:
+        if not request.invite_token:
+            raise NotAllowed("This private session needs an invite token.", code="INVITE_REQUIRED")
+        if not services.issuer.invite_matches(
+            request.invite_token, session_id=session.id, version=session.invite_version
+        ):
+            raise NotAllowed("The invite token is invalid or was rotated.", code="INVITE_INVALID")
+    if session.password_hash is not None:
+        if not request.password:
+            raise NotAllowed("This session needs a password.", code="PASSWORD_REQUIRED")
+        if not verify_password(request.password, session.password_hash):
+            raise NotAllowed("The password is wrong.", code="WRONG_PASSWORD")
+
+
+def _arrival_status(
+    session: LiveSessionRow, me: ParticipantRow | None, role: Role
+) -> ParticipantStatus:
+    if role is Role.HOST:
+        return ParticipantStatus.JOINED
+    if me is not None and me.status == ParticipantStatus.JOINED:
+        return ParticipantStatus.JOINED
+    if session.waiting_room and not _previously_admitted(me):
+        return ParticipantStatus.WAITING
+    if session.status == SessionStatus.SCHEDULED:
+        raise Conflict(
+            "The session has not started yet; only the host may join before the start.",
+            code="SESSION_NOT_STARTED",
+        )
+    return ParticipantStatus.JOINED
+
+
+async def _check_capacity(
+    services: Services,
+    tx: Transaction,
+    session: LiveSessionRow,
+    role: Role,
+    me: ParticipantRow | None,
+) -> None:
+    if me is not None and me.status == ParticipantStatus.JOINED:
+        return  # re-joining keeps the seat already held
+    if role is not Role.HOST:
+        seated = await queries.count_in(
+            tx,
+            session.id,
+            statuses=[ParticipantStatus.JOINED.value],
+            roles=SEATED_ROLES,
+            excluding=me.id if me else None,
+        )
+        if seated >= session.max_participants:
+            raise Conflict(
+                f"The session is full ({session.max_participants} participants).",
+                code="SESSION_FULL",
+            )
+    await _check_mesh_publishers(services, tx, session, role, me)
+
+
+async def _check_mesh_publishers(
+    services: Services,
+    tx: Transaction,
+    session: LiveSessionRow,
+    role: Role,
+    me: ParticipantRow | None,
+) -> None:
+    if session.provider != "mesh" or not role_allows(role, Action.PUBLISH):
+        return
+    cap = services.settings.mesh_max_publishers
+    publishers = await queries.count_in(
+        tx,
+        session.id,
+        statuses=[ParticipantStatus.JOINED.value],
+        roles=PUBLISHING_ROLES,
+        excluding=me.id if me else None,
+    )
+    if publishers >= cap:
+        raise Conflict(
+            f"Peer-to-peer (mesh) sessions carry at most {cap} publishers; "
+            "create the session with an SFU provider such as 'janus' for larger classes.",
+            code="MESH_FULL",
+        )
+
+
+def _seat(
+    tx: Transaction,
+    session: LiveSessionRow,
+    me: ParticipantRow | None,
+    actor: Actor,
+    role: Role,
+    status: ParticipantStatus,
+) -> ParticipantRow:
+    now = utcnow()
+    if me is None:
+        me = ParticipantRow(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            user_id=actor.user_id,
+            name=actor.name,
+            role=role.value,
+            status=status.value,
+            token_version=1,
+            first_joined_at=now,
+            last_joined_at=now,
+        )
+        tx.add(me)
+        return me
+    if me.status != status:
+        check_participant_transition(ParticipantStatus(me.status), status)
+        me.status = status.value
+        me.last_joined_at = now
+        me.left_at = None
+    me.role = role.value
+    me.name = actor.name
+    return me
+
+
+async def _update_peak(tx: Transaction, session: LiveSessionRow) -> None:
+    current = await queries.count_in(
+        tx, session.id, statuses=[ParticipantStatus.JOINED.value], roles=[r.value for r in Role]
+    )
+    session.peak_participants = max(session.peak_participants, current)
+
+
+async def _admission(services: Services, session: LiveSessionRow, me: ParticipantRow) -> Admission:
+    token, expires_at = services.issuer.access_token(
+        session_id=session.id,
+        participant_id=me.id,
+        user_id=me.user_id,
+        name=me.name,
+        role=Role(me.role),
+        token_version=me.token_version,
+    )
+    media: dict[str, Any] = {"provider": session.provider}
+    if session.status == SessionStatus.LIVE and me.status == ParticipantStatus.JOINED:
+        room = stored_room(session) or await ensure_room(services, session)
+        media.update(await services.backend(session.provider).grant(room, _media_who(me)))
+    return Admission(
+        session=session, participant=me, access_token=token, expires_at=expires_at, media=media
+    )
+
+
+def _media_who(me: ParticipantRow) -> MediaParticipant:
+    return MediaParticipant(
+        participant_id=me.id, user_id=me.user_id, name=me.name, role=Role(me.role)
+    )
+
+
+async def refresh(services: Services, claims: AccessClaims) -> Admission:
+    """A fresh access token for a participant still in the session (the classroom's reconnect)."""
+    async with services.db.transaction() as tx:
+        session = await _session(tx, claims.session_id)
+        me = await queries.get_participant(tx, claims.session_id, claims.participant_id)
+        check_access(session, me, claims)
+    assert me is not None
+    return await _admission(services, session, me)
+
+
+def check_access(session: LiveSessionRow, me: ParticipantRow | None, claims: AccessClaims) -> None:
+    """Is this access token still good? Used by refresh and by the realtime channel."""
+    if session.id != claims.session_id or me is None or me.user_id != claims.user_id:
+        raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")
+    if me.status == ParticipantStatus.KICKED or claims.token_version < me.token_version:
+        raise NotAllowed("You were removed from this session.", code="KICKED")
+    if session.status in (SessionStatus.ENDED, SessionStatus.CANCELLED):
+        raise Conflict(f"This session is {session.status}.", code="SESSION_ENDED")
+    if me.status not in (ParticipantStatus.JOINED, ParticipantStatus.WAITING):
+        raise NotAllowed("You are no longer in this session; join again.", code="NOT_IN_SESSION")
+
+
+async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> ParticipantRow:
+    async with services.db.transaction() as tx:
+        await _session(tx, session_id)
+        me = await queries.get_by_user(tx, session_id, actor.user_id)
+        if me is None:
+            raise NotFound(
+                "You are not a participant of this session.", code="PARTICIPANT_NOT_FOUND"
+            )
+        if me.status in (ParticipantStatus.JOINED, ParticipantStatus.WAITING):
+            me.status = ParticipantStatus.LEFT.value
+            me.left_at = utcnow()
+            await attendance.close_participant(tx, participant_id=me.id)
+            outbox.record_event(
+                tx,
+                "participant.left",
+                session_id=session_id,
+                payload={"participant_id": str(me.id), "user_id": me.user_id},
+            )
+    await services.room_events.participant_removed(session_id, me.id, "left")
+    return me
+
+
+async def kick(
+    services: Services, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID
+) -> ParticipantRow:
+    async with services.db.transaction() as tx:
+        session, target = await _moderated_target(tx, actor, session_id, participant_id)
+        if target.status != ParticipantStatus.KICKED:
+            check_participant_transition(ParticipantStatus(target.status), ParticipantStatus.KICKED)
+            now = utcnow()
+            target.status = ParticipantStatus.KICKED.value
+            target.kicked_at = now
+            target.left_at = target.left_at or now
+            target.token_version += 1  # every access token issued so far stops working
+            await attendance.close_participant(tx, participant_id=target.id, at=now)
+            outbox.record_event(
+                tx,
+                "participant.kicked",
+                session_id=session_id,
+                payload={"participant_id": str(target.id), "user_id": target.user_id},
+            )
+    await _media_remove(services, session, target)
+    await services.room_events.participant_removed(session_id, target.id, "kicked")
+    return target
+
+
+async def change_role(
+    services: Services, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role
+) -> ParticipantRow:
+    async with services.db.transaction() as tx:
+        session = await _session(tx, session_id, for_update=True)
+        me = await queries.get_by_user(tx, session_id, actor.user_id)
+        actor_role = require_moderator(actor, session, me)
+        target = await _target(tx, session_id, participant_id)
+        if not may_assign(actor_role, role) or not outranks(actor_role, Role(target.role)):
+            raise NotAllowed(
+                f"A {actor_role.value} cannot make a {target.role} a {role.value}.",
+                code="ROLE_NOT_ALLOWED",
+            )
+        if target.status == ParticipantStatus.JOINED and role.value != target.role:
+            await _check_mesh_publishers(services, tx, session, role, target)
+        target.role = role.value
+        outbox.record_event(
+            tx,
+            "participant.role_changed",
+            session_id=session_id,
+            payload={"participant_id": str(target.id), "role": role.value},
+        )
+    room = stored_room(session)
+    if room is not None:
+        await services.backend(session.provider).apply_role(room, _media_who(target))
+    await services.room_events.role_changed(session_id, target.id, role)
+    return target
+
+
+async def admit(
+    services: Services,
+    actor: Actor,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    *,
+    admit: bool,
+) -> ParticipantRow:
+    async with services.db.transaction() as tx:
+        session, target = await _moderated_target(tx, actor, session_id, participant_id)
+        if target.status != ParticipantStatus.WAITING:
+            raise Conflict("This participant is not waiting.", code="NOT_WAITING")
+        if admit:
+            if session.status != SessionStatus.LIVE:
+                raise Conflict("Admit people once the session is live.", code="SESSION_NOT_STARTED")
+            await _check_capacity(services, tx, session, Role(target.role), target)
+            target.status = ParticipantStatus.JOINED.value
+            target.last_joined_at = utcnow()
+            await _update_peak(tx, session)
+        else:
+            target.status = ParticipantStatus.DENIED.value
+            target.token_version += 1
+    if admit:
+        await services.room_events.participant_admitted(session_id, target.id)
+    else:
+        await services.room_events.participant_removed(session_id, target.id, "denied")
+    return target
+
+
+async def _moderated_target(
+    tx: Transaction, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID
+) -> tuple[LiveSessionRow, ParticipantRow]:
+    session = await _session(tx, session_id, for_update=True)
+    me = await queries.get_by_user(tx, session_id, actor.user_id)
+    actor_role = require_moderator(actor, session, me)
+    target = await _target(tx, session_id, participant_id)
+    if not outranks(actor_role, Role(target.role)):
+        raise NotAllowed(
+            f"A {actor_role.value} cannot moderate a {target.role}.", code="ROLE_NOT_ALLOWED"
+        )
+    return session, target
+
+
+async def _target(
+    tx: Transaction, session_id: uuid.UUID, participant_id: uuid.UUID
+) -> ParticipantRow:
+    target = await queries.get_participant(tx, session_id, participant_id)
+    if target is None:
+        raise NotFound("No such participant in this session.", code="PARTICIPANT_NOT_FOUND")
+    return target
+
+
+async def _media_remove(
+    services: Services, session: LiveSessionRow, target: ParticipantRow
+) -> None:
+    room = stored_room(session)
+    if room is not None:
+        await services.backend(session.provider).remove_participant(room, _media_who(target))
+
+
+async def _session(
+    tx: Transaction, session_id: uuid.UUID, *, for_update: bool = False
+) -> LiveSessionRow:
+    session = await session_queries.get_session(tx, session_id, for_update=for_update)
+    if session is None:
+        raise NotFound("No such session.", code="SESSION_NOT_FOUND")
+    return session
+
+
+async def visible_session(
+    services: Services, actor: Actor, session_id: uuid.UUID
+) -> tuple[LiveSessionRow, ParticipantRow | None]:
+    async with services.db.transaction() as tx:
+        session = await session_queries.get_session(tx, session_id)
+        me = await queries.get_by_user(tx, session_id, actor.user_id) if session else None
+        return require_visible(actor, session, me), me
