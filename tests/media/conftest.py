@@ -1,0 +1,87 @@
+"""Fixtures for the media tests: a real Janus started from deploy/janus/ for the session.
+
+Tests that need Janus skip on a developer machine without it, but FAIL under CI=true,
+so a CI image that lost Janus cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aioice.ice
+import pytest
+from janus_server import JanusMissing, JanusServer
+
+from liveclass.media.backend import MediaBackend, MeshBackend
+from liveclass.media.janus import JanusBackend
+
+
+def _janus_unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"Janus is required under CI: {reason}", pytrace=False)
+    pytest.skip(f"Janus not available: {reason}")
+
+
+def _start(workdir: Path, like: JanusServer | None = None) -> JanusServer:
+    try:
+        if like is None:
+            return JanusServer.start(workdir)
+        return JanusServer.start(
+            workdir, admin_secret=like.admin_secret, api_secret=like.api_secret
+        )
+    except JanusMissing as exc:
+        _janus_unavailable(str(exc))
+        raise  # unreachable: skip/fail raise
+
+
+@pytest.fixture(scope="session")
+def janus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JanusServer]:
+    server = _start(tmp_path_factory.mktemp("janus"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def second_janus_server(
+    tmp_path_factory: pytest.TempPathFactory, janus_server: JanusServer
+) -> Iterator[JanusServer]:
+    """Another Janus for the same liveclass (same admin key and api secret)."""
+    server = _start(tmp_path_factory.mktemp("janus2"), like=janus_server)
+    yield server
+    server.stop()
+
+
+def janus_backend_for(*servers: JanusServer) -> JanusBackend:
+    first = servers[0]
+    return JanusBackend(
+        [s.url for s in servers],
+        credentials_key=secrets.token_bytes(32),
+        admin_key=first.admin_secret,
+        api_secret=first.api_secret,
+    )
+
+
+@pytest.fixture(params=["mesh", "janus"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[MediaBackend]:
+    """Every media backend, for the contract suite."""
+    if request.param == "mesh":
+        yield MeshBackend()
+        return
+    server: JanusServer = request.getfixturevalue("janus_server")
+    janus = janus_backend_for(server)
+    yield janus
+    await janus.aclose()
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice leaves 127.0.0.1 out of its host candidates; in the test namespace it is
+    the only address there is."""
+
+    def loopback_only(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback_only)
