@@ -25,8 +25,9 @@ class RoomEvents(Protocol):
         self, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role
     ) -> None: ...
 
-    async def participant_admitted(self, session_id: uuid.UUID, participant_id: uuid.UUID) -> None:
-        ...
+    async def participant_admitted(
+        self, session_id: uuid.UUID, participant_id: uuid.UUID
+    ) -> None: ...
 
 
 class NoRoomEvents:

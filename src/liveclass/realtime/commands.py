@@ -1,0 +1,137 @@
+"""What happens when a client sends a message: checks against the sender's role, then fan-out.
+
+The server is authoritative: the role is the hub's current one (it follows live role
+changes), never what the client or its token claims.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from liveclass.control import participants as participant_control
+from liveclass.control import sessions as session_control
+from liveclass.control.actor import Actor
+from liveclass.domain.errors import DomainError
+from liveclass.domain.roles import Action, role_allows
+from liveclass.realtime import protocol as p
+from liveclass.realtime.connection import Connection, ConnectionState
+from liveclass.realtime.errors import CloseError, ProtocolError, UserError
+from liveclass.realtime.hub import Hub
+
+_SIGNALING = (p.Offer, p.Answer, p.Candidate)
+# A receive-only participant must not offer to send media in its answers.
+_SENDING_DIRECTION = re.compile(r"^a=(sendrecv|sendonly)\s*$", re.MULTILINE)
+
+
+async def handle(hub: Hub, conn: Connection, raw: str) -> None:
+    """Handle one text frame; user-facing refusals become an ``error`` message."""
+    try:
+        await _handle(hub, conn, raw)
+    except (ProtocolError, UserError) as exc:
+        conn.push(p.encode(exc.as_message()))
+
+
+async def _handle(hub: Hub, conn: Connection, raw: str) -> None:
+    limit = hub.services.settings.ws_max_message_bytes
+    if len(raw) > limit or len(raw.encode()) > limit:
+        raise CloseError(p.CloseCode.TOO_BIG, "MESSAGE_TOO_BIG",
+                         f"Messages are limited to {limit} bytes.")
+    message = p.parse(raw)
+    _check_rate(conn, message)
+    if conn.state is ConnectionState.WAITING and not isinstance(message, p.Ping):
+        raise UserError("WAITING", "You are in the waiting room until the host admits you.")
+    await _dispatch(hub, conn, message)
+
+
+def _check_rate(conn: Connection, message: p.ClientMessage) -> None:
+    bucket = conn.signal_bucket if isinstance(message, _SIGNALING) else conn.chat_bucket
+    if bucket.allow():
+        return
+    if bucket.refused_in_a_row > bucket.burst:
+        raise CloseError(p.CloseCode.POLICY, "FLOODING", "Too many messages; disconnected.")
+    raise UserError("RATE_LIMITED", "Too many messages; this one was dropped.")
+
+
+def _require(conn: Connection, action: Action, what: str) -> None:
+    if not role_allows(conn.role, action):
+        raise UserError("FORBIDDEN", f"A {conn.role.value} may not {what}.")
+
+
+async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
+    me = str(conn.participant_id)
+    match message:
+        case p.Offer(to=to, sdp=sdp, streams=streams):
+            _require(conn, Action.PUBLISH, "send media")
+            if "screen" in streams.values():
+                _require(conn, Action.SHARE_SCREEN, "share the screen")
+            await _relay(hub, conn, to, {"type": "offer", "sdp": sdp, "streams": streams})
+        case p.Answer(to=to, sdp=sdp):
+            if not role_allows(conn.role, Action.PUBLISH) and _SENDING_DIRECTION.search(sdp):
+                raise UserError("FORBIDDEN", f"A {conn.role.value} may only receive media.")
+            await _relay(hub, conn, to, {"type": "answer", "sdp": sdp})
+        case p.Candidate(to=to, candidate=candidate):
+            await _relay(hub, conn, to, {"type": "candidate", "candidate": candidate})
+        case p.Chat(text=text):
+            _require(conn, Action.CHAT, "chat")
+            await hub.deliver(conn, {
+                "type": "chat", "id": uuid.uuid4().hex, "participant_id": me, "name": conn.name,
+                "text": text, "sent_at": datetime.now(UTC).isoformat(),
+            })
+        case p.Hand(raised=raised, participant_id=target):
+            await _hand(hub, conn, raised, target)
+        case p.MediaState(audio=audio, video=video, screen=screen):
+            if audio or video:
+                _require(conn, Action.PUBLISH, "send media")
+            if screen:
+                _require(conn, Action.SHARE_SCREEN, "share the screen")
+            await hub.deliver(conn, {"type": "media_state", "participant_id": me,
+                                     "audio": audio, "video": video, "screen": screen})
+        case p.MuteRequest(participant_id=target, kind=kind):
+            _require(conn, Action.MODERATE, "ask others to mute")
+            await hub.deliver(conn, {"type": "mute_request", "kind": kind, "participant_id": me,
+                                     "name": conn.name}, to=str(target))
+        case p.Ping(nonce=nonce):
+            conn.push(p.encode({"type": "pong", "nonce": nonce}))
+        case p.Stats():
+            return  # accepted for future quality dashboards; nothing consumes it yet
+        case _:
+            await _control(hub, conn, message)
+
+
+async def _relay(hub: Hub, conn: Connection, to: uuid.UUID, payload: dict[str, Any]) -> None:
+    if to == conn.participant_id:
+        raise ProtocolError("BAD_MESSAGE", "A peer cannot signal itself.", type=payload["type"])
+    payload["from"] = str(conn.participant_id)
+    await hub.deliver(conn, payload, to=str(to))
+
+
+async def _hand(hub: Hub, conn: Connection, raised: bool, target: uuid.UUID | None) -> None:
+    if target is not None and target != conn.participant_id:
+        _require(conn, Action.MODERATE, "lower someone else's hand")
+        if raised:
+            raise UserError("FORBIDDEN", "Only the participant can raise their own hand.")
+    pid = str(target or conn.participant_id)
+    await hub.deliver(conn, {"type": "hand", "participant_id": pid, "raised": raised})
+
+
+async def _control(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
+    """Host controls run the same use cases as the REST API, with the same rules."""
+    services, sid = hub.services, conn.session_id
+    actor = Actor(user_id=conn.user_id, name=conn.name)
+    try:
+        match message:
+            case p.Kick(participant_id=target):
+                await participant_control.kick(services, actor, sid, target)
+            case p.ChangeRole(participant_id=target, role=role):
+                await participant_control.change_role(services, actor, sid, target, role)
+            case p.Admit(participant_id=target, admit=admit):
+                await participant_control.admit(services, actor, sid, target, admit=admit)
+            case p.StartSession():
+                await session_control.start_session(services, actor, sid)
+            case p.EndSession():
+                await session_control.end_session(services, actor, sid)
+    except DomainError as exc:
+        raise UserError(exc.code, exc.detail) from exc

@@ -1,0 +1,87 @@
+"""A room as one node sees it: its own sockets, and a mirror of everyone's presence.
+
+The mirror (who is in the room, hands, mic/camera/screen) is fed by the same bus messages
+that reach the sockets, so every node holds the same picture without asking the others.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from liveclass.domain.roles import Action, Permissions, Role, role_allows
+from liveclass.realtime.connection import Connection, ConnectionState
+
+
+@dataclass
+class Peer:
+    """What the others see of one participant."""
+
+    participant_id: str
+    name: str
+    role: str
+    instance: str = ""
+    hand: bool = False
+    audio: bool = False
+    video: bool = False
+    screen: bool = False
+
+    def as_message(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Room:
+    session_id: uuid.UUID
+    connections: dict[str, Connection] = field(default_factory=dict)
+    peers: dict[str, Peer] = field(default_factory=dict)
+    waiting: dict[str, str] = field(default_factory=dict)  # participant id -> name
+
+    def sockets_of(self, participant_id: str) -> Iterator[Connection]:
+        for conn in list(self.connections.values()):
+            if str(conn.participant_id) == participant_id:
+                yield conn
+
+    def audience(
+        self, *, to: str | None, exclude: str | None, moderators_only: bool
+    ) -> Iterator[Connection]:
+        for conn in self.connections.values():
+            if conn.state is not ConnectionState.JOINED:
+                continue
+            pid = str(conn.participant_id)
+            if (to is not None and pid != to) or pid == exclude:
+                continue
+            if moderators_only and not role_allows(conn.role, Action.MODERATE):
+                continue
+            yield conn
+
+    def mirror(self, payload: dict[str, Any]) -> None:
+        """Keep the presence picture in step with a message that is being delivered."""
+        kind = payload.get("type")
+        pid = str(payload.get("participant_id", ""))
+        peer = self.peers.get(pid)
+        if kind == "peer_joined":
+            info = payload["peer"]
+            self.peers[info["participant_id"]] = Peer(**info)
+            self.waiting.pop(info["participant_id"], None)
+        elif kind == "peer_left":
+            self.peers.pop(pid, None)
+        elif kind == "waiting":
+            self.waiting[pid] = str(payload.get("name", ""))
+        elif kind == "waiting_left":
+            self.waiting.pop(pid, None)
+        elif peer is not None and kind == "hand":
+            peer.hand = bool(payload["raised"])
+        elif peer is not None and kind == "media_state":
+            peer.audio, peer.video = bool(payload["audio"]), bool(payload["video"])
+            peer.screen = bool(payload["screen"])
+        elif peer is not None and kind == "role_changed":
+            peer.role = str(payload["role"])
+            if not role_allows(Role(peer.role), Action.PUBLISH):
+                peer.audio = peer.video = peer.screen = False
+
+
+def permissions_of(role: Role) -> dict[str, bool]:
+    return asdict(Permissions.for_role(role))
