@@ -64,7 +64,7 @@ def janus_backend_for(*servers: JanusServer) -> JanusBackend:
     )
 
 
-@pytest.fixture(params=["mesh", "janus"])
+@pytest.fixture(params=["mesh", pytest.param("janus", marks=pytest.mark.janus)])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[MediaBackend]:
     """Every media backend, for the contract suite."""
     if request.param == "mesh":
