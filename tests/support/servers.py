@@ -66,13 +66,14 @@ def postgres_server() -> Iterator[str]:
                            "--auth=trust", "-E", "UTF8", "--no-sync"]),
         check=True, capture_output=True,
     )
+    log_file = open(log, "wb")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         _as_postgres_user([
             _pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
             "-k", str(root), "-c", "fsync=off", "-c", "synchronous_commit=off",
             "-c", "full_page_writes=off", "-c", "max_connections=300",
         ]),
-        stdout=subprocess.DEVNULL, stderr=open(log, "wb"),  # noqa: SIM115
+        stdout=subprocess.DEVNULL, stderr=log_file,
     )
     try:
         _wait_for_port(port, proc, "postgres", log)
@@ -81,6 +82,7 @@ def postgres_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log_file.close()
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -104,10 +106,11 @@ def redis_server() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="liveclass-redis-"))
     port = free_port()
     log = root / "log"
+    log_file = open(log, "wb")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
          "--appendonly", "no", "--dir", str(root)],
-        stdout=open(log, "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+        stdout=log_file, stderr=subprocess.STDOUT,
     )
     try:
         _wait_for_port(port, proc, "redis", log)
@@ -115,4 +118,5 @@ def redis_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log_file.close()
         shutil.rmtree(root, ignore_errors=True)
