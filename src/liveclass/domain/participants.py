@@ -17,8 +17,12 @@ class ParticipantStatus(enum.StrEnum):
 
 _ALLOWED: dict[ParticipantStatus, frozenset[ParticipantStatus]] = {
     ParticipantStatus.WAITING: frozenset(
-        {ParticipantStatus.JOINED, ParticipantStatus.DENIED, ParticipantStatus.LEFT,
-         ParticipantStatus.KICKED}
+        {
+            ParticipantStatus.JOINED,
+            ParticipantStatus.DENIED,
+            ParticipantStatus.LEFT,
+            ParticipantStatus.KICKED,
+        }
     ),
     ParticipantStatus.JOINED: frozenset({ParticipantStatus.LEFT, ParticipantStatus.KICKED}),
     ParticipantStatus.LEFT: frozenset({ParticipantStatus.JOINED, ParticipantStatus.WAITING}),
