@@ -10,6 +10,7 @@ from liveclass.config import Settings
 from liveclass.db.database import Database
 from liveclass.domain.errors import Invalid
 from liveclass.media.backend import MediaBackend, MeshBackend
+from liveclass.media.janus import JanusBackend
 from liveclass.realtime.events import NoRoomEvents, RoomEvents
 
 
@@ -45,4 +46,6 @@ def build_services(settings: Settings) -> Services:
         ),
     )
     services.backends["mesh"] = MeshBackend()
+    if settings.janus_urls:
+        services.backends["janus"] = JanusBackend.from_settings(settings)
     return services

@@ -14,11 +14,13 @@ from janus_peer import JanusSession, Publisher
 from janus_server import JanusServer, free_port
 
 from conftest import janus_backend_for
+from liveclass.config import Settings
 from liveclass.domain.errors import Unavailable
 from liveclass.domain.roles import Role
 from liveclass.media.backend import MediaParticipant, MediaRoom, RoomSpec
 from liveclass.media.janus import JanusBackend
 from liveclass.media.janus_api import VideoRoomError
+from liveclass.services import build_services
 
 pytestmark = pytest.mark.janus
 
@@ -221,3 +223,24 @@ async def test_a_wrong_api_secret_is_media_unavailable(janus_server: JanusServer
         await backend.open_room(a_spec())
     assert refused.value.code == "MEDIA_UNAVAILABLE"
     await backend.aclose()
+
+
+async def test_services_offer_janus_when_janus_urls_are_configured(
+    janus_server: JanusServer,
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        jwt_secret="j" * 32,
+        secret_key="s" * 32,
+        janus_urls=f" {janus_server.url} ",
+        janus_admin_secret=janus_server.admin_secret,
+        janus_api_secret=janus_server.api_secret,
+    )
+    services = build_services(settings)
+    backend = services.backend("janus")
+    assert isinstance(backend, JanusBackend)
+    room = await backend.open_room(a_spec())
+    assert room.server == janus_server.url
+    await backend.close_room(room)
+    await backend.aclose()
+    await services.db.close()

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
+from liveclass.config import Settings
 from liveclass.domain.errors import Unavailable
 from liveclass.domain.roles import Action, role_allows
 from liveclass.media.backend import MediaParticipant, MediaRoom, RoomSpec
@@ -66,6 +68,17 @@ class JanusBackend:
         self._api_secret = api_secret
         self._http = http or httpx.AsyncClient(timeout=timeout)
         self._janus = JanusClient(self._http, api_secret=api_secret)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JanusBackend:
+        """The backend for ``JANUS_URLS``; credentials derive from ``SECRET_KEY``."""
+        assert settings.secret_key is not None  # Settings refuses to load without it
+        return cls(
+            settings.janus_urls,
+            credentials_key=settings.secret_key.get_secret_value().encode(),
+            admin_key=_reveal(settings.janus_admin_secret),
+            api_secret=_reveal(settings.janus_api_secret),
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -239,6 +252,10 @@ class JanusBackend:
         if self._admin_key:
             body["admin_key"] = self._admin_key
         return body
+
+
+def _reveal(secret: SecretStr | None) -> str | None:
+    return None if secret is None else secret.get_secret_value()
 
 
 def _session_id(room: MediaRoom) -> uuid.UUID:
