@@ -88,7 +88,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "public_base_url": BASE_URL,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture

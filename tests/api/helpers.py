@@ -47,5 +47,7 @@ async def join(
     client: httpx.AsyncClient, platform: Platform, session_id: str, user: str, **body: Any
 ) -> httpx.Response:
     return await client.post(
-        f"/api/v1/sessions/{session_id}/join", json=body or None, headers=platform.auth(user, "student")
+        f"/api/v1/sessions/{session_id}/join",
+        json=body or None,
+        headers=platform.auth(user, "student"),
     )
