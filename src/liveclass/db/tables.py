@@ -123,3 +123,33 @@ class OutboxEventRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecordingRow(Base):
+    """One recording of a session: its state, where its files are stored, and why it failed."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_session_state", "session_id", "state"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # No cascade: a recording outlives its session row until retention removes both files
+    # and row; the denormalised course/owner keep list filters cheap.
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("live_sessions.id"), index=True)
+    course_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    owner_id: Mapped[str] = mapped_column(String(128), index=True)
+    backend: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str] = mapped_column(String(16), default="webm")
+    storage_key: Mapped[str | None] = mapped_column(String(512))
+    # Keys of the per-feed files kept beside the class file.
+    feed_keys: Mapped[list[str]] = mapped_column(JSON, default=list)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
