@@ -54,6 +54,24 @@ def second_janus_server(
     server.stop()
 
 
+@pytest.fixture
+def own_janus(tmp_path: Path) -> Iterator[JanusServer]:
+    """A Janus one test may stop and restart without disturbing the others."""
+    server = _start(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_pair(tmp_path: Path) -> Iterator[tuple[JanusServer, JanusServer]]:
+    """Two fresh Janus servers for one liveclass (shared secrets), empty at the start."""
+    first = _start(tmp_path / "a")
+    second = _start(tmp_path / "b", like=first)
+    yield first, second
+    second.stop()
+    first.stop()
+
+
 def janus_backend_for(*servers: JanusServer) -> JanusBackend:
     first = servers[0]
     return JanusBackend(

@@ -4,8 +4,7 @@ servers, restarts, and failures."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -131,18 +130,6 @@ async def test_open_room_finds_the_room_again_on_its_server(
     await backend.aclose()
 
 
-@pytest.fixture
-def own_pair(tmp_path: Path) -> Iterator[tuple[JanusServer, JanusServer]]:
-    """Two fresh Janus servers for one liveclass (shared secrets), empty at the start."""
-    first = JanusServer.start(tmp_path / "a")
-    second = JanusServer.start(
-        tmp_path / "b", admin_secret=first.admin_secret, api_secret=first.api_secret
-    )
-    yield first, second
-    second.stop()
-    first.stop()
-
-
 async def test_rooms_are_placed_on_the_least_loaded_server(
     own_pair: tuple[JanusServer, JanusServer],
 ) -> None:
@@ -158,14 +145,6 @@ async def test_rooms_are_placed_on_the_least_loaded_server(
     for room in [first, *later]:
         await backend.close_room(room)
     await backend.aclose()
-
-
-@pytest.fixture
-def own_janus(tmp_path: Path) -> Iterator[JanusServer]:
-    """A Janus this test may restart without disturbing the others."""
-    server = JanusServer.start(tmp_path)
-    yield server
-    server.stop()
 
 
 async def test_grant_recreates_a_room_lost_in_a_janus_restart(own_janus: JanusServer) -> None:
