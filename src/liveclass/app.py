@@ -9,23 +9,30 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from liveclass import __version__
-from liveclass.api import participants, sessions
+from liveclass.api import participants, rtc, sessions, ws
 from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
 from liveclass.config import Settings
 from liveclass.domain.errors import Unavailable
+from liveclass.realtime.bus import create_bus
+from liveclass.realtime.hub import Hub, default_node_id
 from liveclass.services import Services, build_services
+from liveclass.web import pages
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
     services = services or build_services(settings)
+    hub = Hub(services, create_bus(settings.redis_url), node_id=default_node_id(settings.port))
+    services.room_events = hub
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await services.db.close()
 
     app = FastAPI(
@@ -35,11 +42,16 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.hub = hub
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(sessions.router, prefix="/api/v1")
     app.include_router(participants.router, prefix="/api/v1")
+    app.include_router(ws.router, prefix="/api/v1")
+    app.include_router(rtc.router, prefix="/api/v1")
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")
     async def healthz() -> dict[str, str]:

@@ -12,12 +12,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from liveclass.control.participants import check_access
 from liveclass.db import attendance
 from liveclass.db.participants import get_participant
 from liveclass.db.sessions import get_session
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
-from liveclass.domain.errors import Unauthorized
-from liveclass.domain.lifecycle import SessionStatus
+from liveclass.domain.errors import DomainError, Unauthorized
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Role
 from liveclass.realtime.bus import Bus, BusMessage
@@ -36,11 +36,9 @@ log = logging.getLogger(__name__)
 # breaks a call, so it gets a wider bucket than chat and hands.
 SIGNALING_HEADROOM = 10
 
-_REFUSED_STATUS = {
-    ParticipantStatus.KICKED.value: ("KICKED", "You were removed from this session."),
-    ParticipantStatus.DENIED.value: ("DENIED", "The host did not admit you."),
-    ParticipantStatus.LEFT.value: ("LEFT", "You left this session; join again."),
-}
+# Domain refusals (by HTTP-ish status) as close codes: 401 retry with a fresh token,
+# 403 removed, 409 the session is over.
+_CLOSE_CODE_FOR = {401: CloseCode.UNAUTHORIZED, 403: CloseCode.FORBIDDEN, 409: CloseCode.ENDED}
 
 
 def default_node_id(port: int) -> str:
@@ -110,17 +108,13 @@ class Hub:
             row = await get_participant(tx, session_id, claims.participant_id)
         if session is None:
             raise CloseError(CloseCode.NOT_FOUND, "SESSION_NOT_FOUND", "No such session.")
-        if session.status in (SessionStatus.ENDED, SessionStatus.CANCELLED):
-            raise CloseError(CloseCode.ENDED, f"SESSION_{session.status.upper()}",
-                             f"The session is {session.status}.")
-        if row is None:
-            raise CloseError(CloseCode.UNAUTHORIZED, "TOKEN_INVALID", "Unknown participant.")
-        if row.status in _REFUSED_STATUS:
-            code, detail = _REFUSED_STATUS[row.status]
-            raise CloseError(CloseCode.FORBIDDEN, code, detail)
-        if claims.token_version < row.token_version:
-            raise CloseError(CloseCode.UNAUTHORIZED, "TOKEN_STALE",
-                             "The token was replaced; fetch a fresh one.")
+        try:
+            # The same rule as the token refresh endpoint, so both refuse the same people.
+            check_access(session, row, claims)
+        except DomainError as exc:
+            raise CloseError(_CLOSE_CODE_FOR.get(exc.status, CloseCode.FORBIDDEN), exc.code,
+                             exc.detail) from exc
+        assert row is not None
         return session, row
 
     def _new_connection(self, row: ParticipantRow, instance: str) -> Connection:
