@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     janus_admin_secret: SecretStr | None = None
     janus_api_secret: SecretStr | None = None
 
+    # Events for the platform (session.started, participant.joined, ...) are POSTed here,
+    # signed with WEBHOOK_SECRET, from the outbox, with retries.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_max_attempts: int = Field(default=12, ge=1, le=100)
+
     recordings_dir: str = "./var/recordings"
     recording_retention_days: int = Field(default=90, ge=1)
 
@@ -86,6 +92,8 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be at least 32 characters")
         if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
             raise ValueError("JWT_SECRET must be at least 32 characters")
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_URL needs WEBHOOK_SECRET to sign the events")
         if self.default_provider == "janus" and not self.janus_urls:
             raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
         return self

@@ -1,0 +1,1 @@
+"""Telling the platform what happened: signed webhooks delivered from the outbox."""

@@ -1,0 +1,120 @@
+"""Outbox webhooks against a real HTTP receiver on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from liveclass.config import Settings
+from liveclass.db.tables import OutboxEventRow
+from liveclass.db.types import utcnow
+from liveclass.notify.webhooks import WebhookSender, verify
+from liveclass.services import build_services
+from tests.api.helpers import create_session
+from tests.conftest import Platform, make_settings
+
+SECRET = "webhook-secret-for-tests-0123456789"
+
+
+@dataclass
+class Receiver:
+    url: str
+    fail_next: int = 0
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            if state.fail_next > 0:
+                state.fail_next -= 1
+                self.send_response(503)
+            else:
+                state.received.append((dict(self.headers.items()), body))
+                self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def settings(database_url: str, receiver: Receiver) -> Settings:
+    return make_settings(database_url, webhook_url=receiver.url, webhook_secret=SECRET)
+
+
+async def test_events_are_signed_and_delivered_once(
+    client: httpx.AsyncClient, platform: Platform, settings: Settings, receiver: Receiver
+) -> None:
+    session = await create_session(client, platform)
+    services = build_services(settings)
+    sender = WebhookSender(services)
+    try:
+        assert await sender.deliver_due() == 1
+        assert await sender.deliver_due() == 0  # delivered events are not sent again
+    finally:
+        await sender.close()
+        await services.db.close()
+    headers, body = receiver.received[0]
+    assert verify(
+        SECRET,
+        event_id=headers["Webhook-Id"],
+        timestamp=int(headers["Webhook-Timestamp"]),
+        body=body,
+        signature=headers["Webhook-Signature"],
+    )
+    assert not verify(
+        "another-secret",
+        event_id=headers["Webhook-Id"],
+        timestamp=int(headers["Webhook-Timestamp"]),
+        body=body,
+        signature=headers["Webhook-Signature"],
+    )
+    event = json.loads(body)
+    assert event["type"] == "session.created"
+    assert event["data"]["session_id"] == session["id"]
+    assert event["id"] == headers["Webhook-Id"]
+
+
+async def test_failed_delivery_is_retried_later(
+    client: httpx.AsyncClient, platform: Platform, settings: Settings, receiver: Receiver
+) -> None:
+    await create_session(client, platform)
+    receiver.fail_next = 1
+    services = build_services(settings)
+    sender = WebhookSender(services)
+    try:
+        assert await sender.deliver_due() == 0
+        async with services.db.transaction() as tx:
+            row = (await tx.scalars(select(OutboxEventRow))).one()
+            assert row.attempts == 1
+            assert row.last_error == "HTTP 503"
+            assert row.delivered_at is None
+            assert row.next_attempt_at > utcnow()
+        assert await sender.deliver_due() == 0  # not due yet: backoff holds it back
+        async with services.db.transaction() as tx:  # let the backoff pass
+            await tx.execute(update(OutboxEventRow).values(next_attempt_at=utcnow()))
+        assert await sender.deliver_due() == 1
+    finally:
+        await sender.close()
+        await services.db.close()
+    assert len(receiver.received) == 1
