@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
@@ -122,8 +122,8 @@ async def list_sessions(
         status=status.value if status else None,
         session_type=session_type,
         is_public=is_public,
-        scheduled_from=from_,
-        scheduled_to=to,
+        scheduled_from=_as_utc(from_),
+        scheduled_to=_as_utc(to),
         search=search,
     )
     async with services.db.transaction() as tx:
@@ -138,6 +138,13 @@ async def list_sessions(
         page_size=page_size,
         total_pages=total_pages(total, page_size),
     )
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    # A date or time without a zone in a filter means UTC (our times are all UTC).
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=PROBLEMS)
