@@ -211,7 +211,7 @@ async def test_services_offer_janus_when_janus_urls_are_configured(
         _env_file=None,
         jwt_secret="j" * 32,
         secret_key="s" * 32,
-        janus_urls=f" {janus_server.url} ",
+        janus_urls=f" {janus_server.url}|{janus_server.ws_url} ",
         janus_admin_secret=janus_server.admin_secret,
         janus_api_secret=janus_server.api_secret,
     )
@@ -220,6 +220,8 @@ async def test_services_offer_janus_when_janus_urls_are_configured(
     assert isinstance(backend, JanusBackend)
     room = await backend.open_room(a_spec())
     assert room.server == janus_server.url
+    grant = await backend.grant(room, someone(Role.VIEWER))
+    assert grant["client_url"] == janus_server.ws_url  # what browsers connect to
     await backend.close_room(room)
     await backend.aclose()
     await services.db.close()

@@ -46,7 +46,12 @@ FEEDS_PER_PUBLISHER = 2
 
 
 class JanusBackend:
-    """``MediaBackend`` for Janus VideoRoom on one or several servers."""
+    """``MediaBackend`` for Janus VideoRoom on one or several servers.
+
+    Each of ``servers`` is the Janus HTTP API URL liveclass uses (``http://10.0.0.5:8088/janus``),
+    optionally followed by ``|`` and the URL browsers use for the same server, typically its
+    WebSocket transport (``wss://janus-a.example.org/ws``); by default browsers get the API URL.
+    """
 
     name = "janus"
 
@@ -62,7 +67,10 @@ class JanusBackend:
     ) -> None:
         if not servers:
             raise ValueError("JanusBackend needs at least one Janus URL")
-        self.servers = [s.rstrip("/") for s in servers]
+        pairs = [_split_server(entry) for entry in servers]
+        self.servers = [api for api, _ in pairs]
+        # What browsers connect to, e.g. the server's WebSocket transport behind TLS.
+        self._client_urls = dict(pairs)
         self._credentials = JanusCredentials(credentials_key)
         self._admin_key = admin_key
         self._api_secret = api_secret
@@ -122,6 +130,7 @@ class JanusBackend:
         return {
             "provider": self.name,
             "server": _server(room),
+            "client_url": self._client_urls.get(_server(room), _server(room)),
             "api_secret": self._api_secret,
             "room": room.data["room"],
             "pin": self._credentials.pin(session_id),
@@ -252,6 +261,13 @@ class JanusBackend:
         if self._admin_key:
             body["admin_key"] = self._admin_key
         return body
+
+
+def _split_server(entry: str) -> tuple[str, str]:
+    """``API_URL`` or ``API_URL|CLIENT_URL`` (one ``JANUS_URLS`` item)."""
+    api, _, client = entry.partition("|")
+    api = api.strip().rstrip("/")
+    return api, (client.strip() or api)
 
 
 def _reveal(secret: SecretStr | None) -> str | None:
