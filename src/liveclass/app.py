@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,11 +10,13 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from liveclass import __version__
-from liveclass.api import participants, rtc, sessions, ws
+from liveclass.api import participants, recordings, rtc, sessions, ws
 from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
 from liveclass.config import Settings
+from liveclass.control.expiry import expire_forever
 from liveclass.domain.errors import Unavailable
+from liveclass.notify.webhooks import WebhookSender
 from liveclass.realtime.bus import create_bus
 from liveclass.realtime.hub import Hub, default_node_id
 from liveclass.services import Services, build_services
@@ -29,9 +32,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        workers = _background_workers(services)
         try:
             yield
         finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             await hub.stop()
             await services.db.close()
 
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(participants.router, prefix="/api/v1")
     app.include_router(ws.router, prefix="/api/v1")
     app.include_router(rtc.router, prefix="/api/v1")
+    app.include_router(recordings.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
 
@@ -71,3 +79,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         return JSONResponse({"status": "ready"})
 
     return app
+
+
+def _background_workers(services: Services) -> list[asyncio.Task[None]]:
+    """Expiry of empty overdue sessions, and webhook delivery when a URL is configured."""
+    tasks = [asyncio.create_task(expire_forever(services), name="liveclass-expiry")]
+    if services.settings.webhook_url:
+        sender = WebhookSender(services)
+        tasks.append(asyncio.create_task(sender.run_forever(), name="liveclass-webhooks"))
+    return tasks

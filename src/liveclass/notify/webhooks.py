@@ -104,12 +104,15 @@ class WebhookSender:
         return False
 
     async def run_forever(self, *, every_seconds: float = 1.0) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:  # a bad pass must not stop delivery for good
-                log.exception("webhook delivery pass failed")
-            await asyncio.sleep(every_seconds)
+        try:
+            while True:
+                try:
+                    await self.deliver_due()
+                except Exception:  # a bad pass must not stop delivery for good
+                    log.exception("webhook delivery pass failed")
+                await asyncio.sleep(every_seconds)
+        finally:
+            await self.close()
 
     async def close(self) -> None:
         await self._client.aclose()
