@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
 from liveclass.db.database import Transaction
-from liveclass.db.tables import RecordingRow
+from liveclass.db.tables import LiveSessionRow, ParticipantRow, RecordingRow
 from liveclass.db.types import utcnow
 from liveclass.domain.recordings import ACTIVE, RecordingState, check_transition
 
@@ -108,3 +108,15 @@ def move_to(row: RecordingRow, target: RecordingState, *, reason: str | None = N
         row.failure_reason = (reason or "unknown failure")[:2000]
     elif target is RecordingState.DELETED:
         row.deleted_at = now
+
+
+def sessions_visible_to(user_id: str) -> Select[uuid.UUID]:
+    """Ids of the sessions ``user_id`` may see: public ones, their own, and those they joined."""
+    joined = select(ParticipantRow.session_id).where(ParticipantRow.user_id == user_id)
+    return select(LiveSessionRow.id).where(
+        or_(
+            LiveSessionRow.is_public.is_(True),
+            LiveSessionRow.owner_id == user_id,
+            LiveSessionRow.id.in_(joined),
+        )
+    )

@@ -1,0 +1,184 @@
+"""The recordings API against a migrated database, with a real WebM in local storage."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from liveclass.config import Settings
+from liveclass.recording import service
+from liveclass.recording.janus_post import PostResult, StoredFile
+from liveclass.recording.storage import LocalStorage
+from liveclass.services import Services
+from tests.api.helpers import create_session, live_session
+from tests.conftest import Platform, make_settings
+from tests.recording.conftest import require_tool
+
+pytestmark = pytest.mark.recording
+
+HOST = "teacher-1"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, recordings_dir=str(tmp_path / "recordings"))
+
+
+@pytest.fixture(scope="module")
+def webm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("media") / "class.webm"
+    subprocess.run(
+        [require_tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
+         "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:v", "libvpx",
+         "-c:a", "libopus", str(path)],
+        check=True, timeout=60,
+    )
+    return path
+
+
+def _services(app: FastAPI) -> Services:
+    services: Services = app.state.services
+    return services
+
+
+async def _ready_recording(
+    app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path, **session: Any
+) -> dict[str, Any]:
+    live = await live_session(client, platform, HOST, **session)
+    started = await client.post(
+        f"/api/v1/sessions/{live['id']}/recording/start", headers=platform.auth(HOST, "teacher")
+    )
+    assert started.status_code == 200, started.text
+    assert started.json()["state"] == "starting"
+    rec_id = uuid.UUID(started.json()["id"])
+    services = _services(app)
+    await service.mark_recording(services, rec_id)
+    stopped = await client.post(
+        f"/api/v1/sessions/{live['id']}/recording/stop", headers=platform.auth(HOST, "teacher")
+    )
+    assert stopped.json()["state"] == "processing"
+    storage = service.storage_for(services)
+    key = f"{rec_id}/class.webm"
+    size = await storage.put_file(key, webm, content_type="video/webm")
+    await service.finish(services, rec_id, PostResult(main=StoredFile(key, size)), duration_ms=2000)
+    got = await client.get(f"/api/v1/recordings/{rec_id}", headers=platform.auth(HOST, "teacher"))
+    body: dict[str, Any] = got.json()
+    return body
+
+
+async def test_start_stop_ready_and_download_ranges(
+    app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path
+) -> None:
+    rec = await _ready_recording(app, client, platform, webm)
+    assert rec["state"] == "ready"
+    data = await asyncio.to_thread(webm.read_bytes)
+    assert rec["size_bytes"] == len(data)
+    assert rec["duration_seconds"] == 2.0
+    auth = platform.auth(HOST, "teacher")
+    url = rec["download_url"]
+
+    whole = await client.get(url, headers=auth)
+    assert whole.status_code == 200
+    assert whole.content == data
+    assert whole.headers["accept-ranges"] == "bytes"
+
+    part = await client.get(url, headers={**auth, "Range": "bytes=100-1099"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
+    assert part.content == data[100:1100]
+
+    tail = await client.get(url, headers={**auth, "Range": "bytes=-500"})
+    assert tail.status_code == 206
+    assert tail.content == data[-500:]
+
+    bad = await client.get(url, headers={**auth, "Range": f"bytes={len(data)}-"})
+    assert bad.status_code == 416
+    assert bad.headers["content-range"] == f"bytes */{len(data)}"
+
+
+async def test_only_the_host_controls_recording(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    live = await live_session(client, platform, HOST)
+    denied = await client.post(
+        f"/api/v1/sessions/{live['id']}/recording/start",
+        headers=platform.auth("student-1", "student"),
+    )
+    assert denied.status_code == 403
+    assert denied.json()["code"] == "NOT_HOST"
+
+
+async def test_recording_needs_a_live_session(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    scheduled = await create_session(client, platform, HOST)
+    for action in ("start", "stop"):
+        reply = await client.post(
+            f"/api/v1/sessions/{scheduled['id']}/recording/{action}",
+            headers=platform.auth(HOST, "teacher"),
+        )
+        assert reply.status_code == 409
+        assert reply.json()["code"] == "INVALID_STATE"
+
+
+async def test_private_recordings_are_hidden_from_outsiders(
+    app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path
+) -> None:
+    rec = await _ready_recording(
+        app, client, platform, webm, is_public=False, course_id="course-9"
+    )
+    outsider = platform.auth("stranger", "student")
+    assert (await client.get(rec["download_url"], headers=outsider)).status_code == 404
+    listed = await client.get("/api/v1/recordings", headers=outsider)
+    assert listed.json()["total"] == 0
+    mine = await client.get(
+        "/api/v1/recordings", params={"course_id": "course-9"},
+        headers=platform.auth(HOST, "teacher"),
+    )
+    body = mine.json()
+    assert [r["id"] for r in body["items"]] == [rec["id"]]
+    assert (body["total"], body["page"], body["page_size"], body["total_pages"]) == (1, 1, 20, 1)
+
+
+async def test_delete_removes_the_file(
+    app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path
+) -> None:
+    rec = await _ready_recording(app, client, platform, webm)
+    storage = service.storage_for(_services(app))
+    assert isinstance(storage, LocalStorage)
+    key = f"{rec['id']}/class.webm"
+    assert await storage.exists(key)
+    url = f"/api/v1/recordings/{rec['id']}"
+    student = await client.delete(url, headers=platform.auth("student-1", "student"))
+    assert student.status_code in (403, 404)
+    assert (await client.delete(url, headers=platform.auth(HOST, "teacher"))).status_code == 204
+    assert not await storage.exists(key)
+    assert (await client.get(url, headers=platform.auth(HOST, "teacher"))).status_code == 404
+
+
+async def test_retention_deletes_files_and_rows(
+    app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path
+) -> None:
+    rec = await _ready_recording(app, client, platform, webm)
+    services = _services(app)
+    assert await service.purge_expired(services) == 0  # too young
+    from datetime import timedelta
+
+    from liveclass.db.tables import RecordingRow
+
+    async with services.db.transaction() as tx:
+        row = await tx.get(RecordingRow, uuid.UUID(rec["id"]))
+        assert row is not None
+        row.started_at = row.started_at - timedelta(days=91)
+    assert await service.purge_expired(services) == 1
+    assert not await service.storage_for(services).exists(f"{rec['id']}/class.webm")
+    auth = platform.auth(HOST, "teacher")
+    got = await client.get(f"/api/v1/recordings/{rec['id']}", headers=auth)
+    assert got.status_code == 404
