@@ -1,0 +1,496 @@
+// @ts-check
+/**
+ * The classroom page: wires the DOM to `LiveClassClient` and a media transport.
+ * Everything people typed (names, titles, chat) is shown with `textContent`, never as HTML.
+ */
+import { LiveClassClient } from './liveclass-client.js';
+import { MeshMedia } from './mesh-media.js';
+
+/** @typedef {import('./liveclass-client.js').PeerInfo} PeerInfo */
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+const CLOSE_MESSAGES = /** @type {Record<number, string>} */ ({
+  4401: 'Your classroom link is no longer valid. Ask for a new one.',
+  4403: 'You were removed from this class.',
+  4404: 'This class does not exist.',
+  4409: 'You opened this class in another tab or window.',
+  4410: 'The class has ended.',
+});
+const PROBLEM_MESSAGES = /** @type {Record<string, string>} */ ({
+  SESSION_ENDED: 'The class has ended.',
+  SESSION_CANCELLED: 'This class was cancelled.',
+  SESSION_FULL: 'The class is full.',
+  MESH_FULL: 'The class is full.',
+  KICKED: 'You were removed from this class.',
+  DENIED: 'The host did not let you in.',
+  TOKEN_EXPIRED: 'Your classroom link has expired. Ask for a new one.',
+  TOKEN_INVALID: 'Your classroom link is not valid.',
+  NOT_IN_SESSION: 'You left this class. Join again from your course page.',
+});
+const ROLES = ['co_host', 'speaker', 'viewer'];
+
+class Classroom {
+  /** @param {LiveClassClient} client */
+  constructor(client) {
+    this.client = client;
+    /** @type {any} */
+    this.media = null;
+    /** @type {Map<string, PeerInfo>} */
+    this.peers = new Map();
+    /** @type {Map<string, HTMLElement>} key: participant id + ':' + kind */
+    this.tiles = new Map();
+    /** @type {MediaStream | null} */
+    this.camera = null;
+    /** @type {MediaStream | null} */
+    this.screen = null;
+    this.handRaised = false;
+    this.ended = false;
+  }
+
+  async open() {
+    let joined;
+    try {
+      joined = await this.client.refreshToken();
+    } catch (e) {
+      const err = /** @type {any} */ (e);
+      return this.fatal(PROBLEM_MESSAGES[err.code] || `Cannot open the class: ${err.message}`);
+    }
+    document.title = 'Classroom · liveclass';
+    this.applyPermissions(joined.role, joined.permissions);
+    this.media = await this.createMedia(joined);
+    this.bindClient();
+    this.bindControls();
+    if (joined.permissions.can_publish) await this.startCamera();
+    this.client.connect();
+  }
+
+  /** Pick the media transport the join document names; an SFU module plugs in here. */
+  async createMedia(/** @type {any} */ joined) {
+    const iceServers = await this.client.iceServers().catch(() => []);
+    const provider = (joined.media && joined.media.provider) || 'mesh';
+    let media;
+    if (provider === 'mesh') {
+      media = new MeshMedia(this.client, { iceServers });
+    } else {
+      const module = await import(`./${provider}-media.js`);
+      media = await module.createMedia(this.client, joined, { iceServers });
+    }
+    media.onRemoteStream = (/** @type {string} */ pid, /** @type {MediaStream} */ stream, /** @type {string} */ kind) =>
+      this.showStream(pid, stream, kind);
+    media.onRemoteStreamEnded = (/** @type {string} */ pid, /** @type {string} */ kind) => this.removeTile(pid, kind);
+    return media;
+  }
+
+  bindClient() {
+    const c = this.client;
+    c.onStatus = (status, detail) => this.setStatus(status, detail);
+    c.onWelcome = (w) => this.welcome(w);
+    c.onPeerJoined = (peer) => { this.peers.set(peer.participant_id, peer); this.renderPeople(); };
+    c.onPeerLeft = (pid) => {
+      this.peers.delete(pid);
+      this.removeTile(pid, 'camera');
+      this.removeTile(pid, 'screen');
+      this.renderPeople();
+    };
+    c.onChat = (m) => this.addChat(m.name, m.text);
+    c.onHand = (pid, raised) => this.setHand(pid, raised);
+    c.onMediaState = (m) => {
+      const peer = this.peers.get(m.participant_id);
+      if (peer) Object.assign(peer, { audio: m.audio, video: m.video, screen: m.screen });
+      this.renderPeople();
+    };
+    c.onRoleChanged = (m) => this.roleChanged(m);
+    c.onMuteRequest = (m) => {
+      if (m.kind === 'audio') this.setMic(false); else this.setCamera(false);
+      this.notice(`${m.name} asked you to turn off your ${m.kind === 'audio' ? 'microphone' : 'camera'}.`);
+    };
+    c.onWaiting = (pid, name) => { this.waiting.set(pid, name); this.renderWaiting(); };
+    c.onWaitingLeft = (pid) => { this.waiting.delete(pid); this.renderWaiting(); };
+    c.onAdmitted = () => this.notice('');
+    c.onSessionStarted = () => { this.sessionStatus = 'live'; this.renderSession(); };
+    c.onSessionEnded = () => { this.ended = true; };
+    c.onError = (code, detail) => this.notice(`${detail} (${code})`);
+    c.onClosed = (code, reason) => this.closed(code, reason);
+  }
+
+  /** @type {Map<string, string>} */
+  waiting = new Map();
+  sessionStatus = '';
+
+  welcome(/** @type {import('./liveclass-client.js').Welcome} */ w) {
+    $('title').textContent = w.session.title;
+    document.title = `${w.session.title} · liveclass`;
+    this.sessionStatus = w.session.status;
+    this.applyPermissions(w.you.role, w.you.permissions);
+    this.peers = new Map(w.peers.map((p) => [p.participant_id, p]));
+    this.waiting = new Map(w.waiting.map((p) => [p.participant_id, p.name]));
+    for (const key of [...this.tiles.keys()]) if (!key.startsWith('local:')) this.removeTileKey(key);
+    if (w.you.status === 'waiting') this.notice('Waiting for the host to let you in…');
+    else this.notice('');
+    this.renderSession();
+    this.renderPeople();
+    this.renderWaiting();
+    this.announceMedia();
+  }
+
+  applyPermissions(/** @type {string} */ role, /** @type {any} */ permissions) {
+    const body = document.body.classList;
+    body.toggle('is-host', role === 'host');
+    body.toggle('is-moderator', Boolean(permissions.room_admin));
+    body.toggle('can-publish', Boolean(permissions.can_publish));
+    body.toggle('can-share', Boolean(permissions.can_share_screen));
+    $('role').textContent = role.replace('_', '-');
+    const chat = /** @type {HTMLInputElement} */ ($('chat-input'));
+    chat.disabled = !permissions.can_publish_data;
+  }
+
+  async roleChanged(/** @type {any} */ m) {
+    const peer = this.peers.get(m.participant_id);
+    if (peer) peer.role = m.role;
+    if (m.participant_id === this.client.me?.participant_id) {
+      this.applyPermissions(m.role, m.permissions);
+      this.notice(`You are now a ${m.role.replace('_', '-')}.`);
+      if (!m.permissions.can_publish) this.stopLocalMedia();
+      else if (!this.camera) await this.startCamera().then(() => this.announceMedia());
+    }
+    this.renderPeople();
+  }
+
+  // -- local media ------------------------------------------------------------------------
+
+  async startCamera() {
+    try {
+      this.camera = await navigator.mediaDevices.getUserMedia({
+        audio: true, video: { width: 640, height: 480 },
+      });
+    } catch (e) {
+      this.notice('Camera or microphone blocked: you can still watch, listen and chat. '
+        + 'Allow access in the browser and reload to be seen and heard.');
+      return;
+    }
+    this.media.publish(this.camera, 'camera');
+    this.showStream(this.client.me?.participant_id || 'local', this.camera, 'camera', true);
+  }
+
+  stopLocalMedia() {
+    for (const kind of /** @type {const} */ (['camera', 'screen'])) {
+      const stream = kind === 'camera' ? this.camera : this.screen;
+      if (!stream) continue;
+      this.media.unpublish(kind);
+      stream.getTracks().forEach((t) => t.stop());
+      this.removeTileKey(`local:${kind}`);
+    }
+    this.camera = this.screen = null;
+    this.announceMedia();
+  }
+
+  announceMedia() {
+    if (!this.client.me?.permissions.can_publish) return;
+    const audio = this.camera?.getAudioTracks()[0];
+    const video = this.camera?.getVideoTracks()[0];
+    this.client.mediaState({
+      audio: Boolean(audio && audio.enabled), video: Boolean(video && video.enabled),
+      screen: Boolean(this.screen),
+    });
+  }
+
+  setMic(/** @type {boolean} */ on) {
+    this.camera?.getAudioTracks().forEach((t) => { t.enabled = on; });
+    $('mic').setAttribute('aria-pressed', String(on));
+    $('mic').textContent = on ? 'Mute' : 'Unmute';
+    this.announceMedia();
+  }
+
+  setCamera(/** @type {boolean} */ on) {
+    this.camera?.getVideoTracks().forEach((t) => { t.enabled = on; });
+    $('camera').setAttribute('aria-pressed', String(on));
+    $('camera').textContent = on ? 'Camera off' : 'Camera on';
+    this.announceMedia();
+  }
+
+  async toggleScreen() {
+    if (this.screen) return this.stopScreen();
+    try {
+      this.screen = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (e) {
+      return this.notice('Screen sharing was not started.');
+    }
+    const track = this.screen.getVideoTracks()[0];
+    // Text on slides must stay sharp; prefer resolution over frame rate.
+    if (track) { track.contentHint = 'detail'; track.onended = () => this.stopScreen(); }
+    this.media.publish(this.screen, 'screen');
+    this.showStream(this.client.me?.participant_id || 'local', this.screen, 'screen', true);
+    $('screen').setAttribute('aria-pressed', 'true');
+    $('screen').textContent = 'Stop sharing';
+    this.announceMedia();
+  }
+
+  stopScreen() {
+    if (!this.screen) return;
+    this.media.unpublish('screen');
+    this.screen.getTracks().forEach((t) => t.stop());
+    this.screen = null;
+    this.removeTileKey('local:screen');
+    $('screen').setAttribute('aria-pressed', 'false');
+    $('screen').textContent = 'Share screen';
+    this.announceMedia();
+  }
+
+  // -- video grid ---------------------------------------------------------------------------
+
+  /**
+   * @param {string} pid @param {MediaStream} stream @param {string} kind
+   * @param {boolean} [local]
+   */
+  showStream(pid, stream, kind, local = false) {
+    const key = local ? `local:${kind}` : `${pid}:${kind}`;
+    let tile = this.tiles.get(key);
+    if (!tile) {
+      const template = /** @type {HTMLTemplateElement} */ ($('tile-template'));
+      tile = /** @type {HTMLElement} */ (template.content.firstElementChild?.cloneNode(true));
+      tile.dataset.participant = pid;
+      tile.dataset.kind = kind;
+      tile.classList.toggle('local', local && kind === 'camera');
+      tile.classList.toggle('screen', kind === 'screen');
+      $('grid').append(tile);
+      this.tiles.set(key, tile);
+    }
+    const video = /** @type {HTMLVideoElement} */ (tile.querySelector('video'));
+    // Our own preview is muted (no echo); remote audio plays through the tile's element.
+    video.muted = local;
+    if (video.srcObject !== stream) video.srcObject = stream;
+    video.play().catch(() => { $('sound').hidden = false; });
+    this.renderTile(tile, pid);
+  }
+
+  /** @param {HTMLElement} tile @param {string} pid */
+  renderTile(tile, pid) {
+    const me = this.client.me;
+    const isMe = me && pid === me.participant_id;
+    const peer = this.peers.get(pid);
+    const name = isMe ? `${me.name} (you)` : peer?.name || '…';
+    const suffix = tile.dataset.kind === 'screen' ? ' · screen' : '';
+    /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = name + suffix;
+    /** @type {HTMLElement} */ (tile.querySelector('.hand-flag')).hidden = !(isMe ? this.handRaised : peer?.hand);
+    /** @type {HTMLElement} */ (tile.querySelector('.muted-flag')).hidden = isMe || !peer || peer.audio;
+  }
+
+  removeTile(/** @type {string} */ pid, /** @type {string} */ kind) { this.removeTileKey(`${pid}:${kind}`); }
+
+  removeTileKey(/** @type {string} */ key) {
+    const tile = this.tiles.get(key);
+    if (!tile) return;
+    const video = tile.querySelector('video');
+    if (video) video.srcObject = null;
+    tile.remove();
+    this.tiles.delete(key);
+  }
+
+  // -- people, hands, chat -----------------------------------------------------------------
+
+  setHand(/** @type {string} */ pid, /** @type {boolean} */ raised) {
+    if (pid === this.client.me?.participant_id) {
+      this.handRaised = raised;
+      $('hand').setAttribute('aria-pressed', String(raised));
+      $('hand').textContent = raised ? 'Lower hand' : 'Raise hand';
+    }
+    const peer = this.peers.get(pid);
+    if (peer) peer.hand = raised;
+    this.renderPeople();
+  }
+
+  renderPeople() {
+    const list = $('participants');
+    list.replaceChildren();
+    const me = this.client.me;
+    if (me) list.append(this.personRow(me.participant_id, `${me.name} (you)`, me.role, this.handRaised, false));
+    for (const peer of this.peers.values()) {
+      list.append(this.personRow(peer.participant_id, peer.name, peer.role, peer.hand, true));
+    }
+    for (const tile of this.tiles.values()) this.renderTile(tile, tile.dataset.participant || '');
+  }
+
+  /**
+   * @param {string} pid @param {string} name @param {string} role @param {boolean} hand
+   * @param {boolean} other
+   */
+  personRow(pid, name, role, hand, other) {
+    const li = document.createElement('li');
+    li.dataset.participant = pid;
+    const who = document.createElement('span');
+    who.className = 'who';
+    who.textContent = name;
+    const roleTag = document.createElement('span');
+    roleTag.className = 'role';
+    roleTag.textContent = role.replace('_', '-');
+    li.append(who, roleTag);
+    if (hand) {
+      const flag = document.createElement('span');
+      flag.className = 'hand-flag';
+      flag.textContent = '✋';
+      flag.title = 'Hand raised';
+      li.append(flag);
+    }
+    const me = this.client.me;
+    if (other && me?.permissions.room_admin && role !== 'host') li.append(...this.moderatorControls(pid, role, hand));
+    return li;
+  }
+
+  /** @param {string} pid @param {string} role @param {boolean} hand */
+  moderatorControls(pid, role, hand) {
+    const controls = [];
+    const mute = button('Mute', () => this.client.muteRequest(pid, 'audio'));
+    mute.className = 'mute-request';
+    controls.push(mute);
+    if (hand) controls.push(button('Lower hand', () => this.client.hand(false, pid)));
+    const select = document.createElement('select');
+    select.className = 'role-select';
+    select.setAttribute('aria-label', 'Role');
+    for (const r of ROLES) {
+      const option = document.createElement('option');
+      option.value = r;
+      option.textContent = r.replace('_', '-');
+      option.selected = r === role;
+      select.append(option);
+    }
+    select.onchange = () => this.client.changeRole(pid, select.value);
+    controls.push(select);
+    const kick = button('Remove', () => this.client.kick(pid));
+    kick.className = 'kick danger';
+    controls.push(kick);
+    return controls;
+  }
+
+  renderWaiting() {
+    const list = $('waiting');
+    list.replaceChildren();
+    for (const [pid, name] of this.waiting) {
+      const li = document.createElement('li');
+      li.dataset.participant = pid;
+      const who = document.createElement('span');
+      who.className = 'who';
+      who.textContent = name;
+      li.append(who, button('Admit', () => this.client.admit(pid, true)),
+        button('Deny', () => this.client.admit(pid, false)));
+      list.append(li);
+    }
+    $('waiting-box').hidden = this.waiting.size === 0;
+  }
+
+  renderSession() {
+    $('start').hidden = this.sessionStatus !== 'scheduled';
+    $('end').hidden = this.sessionStatus === 'ended';
+  }
+
+  /** @param {string} name @param {string} text */
+  addChat(name, text) {
+    const li = document.createElement('li');
+    const from = document.createElement('span');
+    from.className = 'from';
+    from.textContent = name;
+    const body = document.createElement('span');
+    body.className = 'text';
+    body.textContent = text;
+    li.append(from, body);
+    const list = $('messages');
+    list.append(li);
+    list.scrollTop = list.scrollHeight;
+  }
+
+  // -- status and endings ---------------------------------------------------------------------
+
+  setStatus(/** @type {string} */ status, /** @type {string | undefined} */ detail) {
+    const el = $('status');
+    el.dataset.state = status;
+    el.textContent = status === 'reconnecting' ? 'reconnecting…' : status;
+    if (detail && status === 'reconnecting') el.title = detail;
+  }
+
+  notice(/** @type {string} */ text, fatal = false) {
+    const el = $('notice');
+    el.textContent = text;
+    el.hidden = !text;
+    el.classList.toggle('fatal', fatal);
+  }
+
+  /** @param {number} code @param {string} reason */
+  closed(code, reason) {
+    const message = this.ended ? CLOSE_MESSAGES[4410] : CLOSE_MESSAGES[code] || `Disconnected: ${reason}`;
+    this.fatal(message);
+  }
+
+  fatal(/** @type {string} */ message) {
+    this.stopLocalMedia();
+    this.media?.close();
+    for (const key of [...this.tiles.keys()]) this.removeTileKey(key);
+    document.body.classList.add('over');
+    document.body.dataset.over = 'true';
+    this.notice(message, true);
+    this.setStatus('closed');
+  }
+
+  bindControls() {
+    $('mic').onclick = () => this.setMic($('mic').getAttribute('aria-pressed') !== 'true');
+    $('camera').onclick = () => this.setCamera($('camera').getAttribute('aria-pressed') !== 'true');
+    $('screen').onclick = () => this.toggleScreen();
+    $('hand').onclick = () => this.client.hand(!this.handRaised);
+    $('fullscreen').onclick = () => {
+      if (document.fullscreenElement) document.exitFullscreen(); else $('grid').requestFullscreen();
+    };
+    $('sound').onclick = () => {
+      for (const v of document.querySelectorAll('video')) v.play().catch(() => {});
+      $('sound').hidden = true;
+    };
+    $('leave').onclick = async () => {
+      await this.client.leave();
+      this.fatal('You left the class.');
+    };
+    $('start').onclick = () => this.client.startSession();
+    $('end').onclick = () => { if (confirm('End the class for everyone?')) this.client.endSession(); };
+    /** @type {HTMLFormElement} */ ($('chat-form')).onsubmit = (event) => {
+      event.preventDefault();
+      const input = /** @type {HTMLInputElement} */ ($('chat-input'));
+      const text = input.value.trim();
+      if (text) this.client.chat(text);
+      input.value = '';
+    };
+  }
+}
+
+/** @param {string} label @param {() => void} onclick */
+function button(label, onclick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = label;
+  b.onclick = onclick;
+  return b;
+}
+
+/** The token arrives in the URL fragment; keep it for reloads, then take it out of the URL. */
+function takeToken(/** @type {string} */ sessionId) {
+  const key = `liveclass:${sessionId}`;
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem(key, fromHash);
+    history.replaceState(null, '', location.pathname);
+  }
+  return fromHash || sessionStorage.getItem(key) || '';
+}
+
+function main() {
+  const sessionId = location.pathname.split('/').filter(Boolean).pop() || '';
+  const token = takeToken(sessionId);
+  const client = new LiveClassClient({ sessionId, accessToken: token, baseUrl: location.origin });
+  const room = new Classroom(client);
+  // Exposed for people debugging a call from the console (and for the browser tests).
+  /** @type {any} */ (window).liveclass = room;
+  client.onTokenChanged = () => sessionStorage.setItem(`liveclass:${sessionId}`, client.accessToken);
+  if (!token) {
+    room.fatal('This classroom link has no access token. Open the link your course page gave you.');
+    return;
+  }
+  room.open();
+}
+
+main();

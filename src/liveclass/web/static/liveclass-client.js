@@ -1,0 +1,306 @@
+// @ts-check
+/**
+ * liveclass client library: the classroom protocol, token refresh and reconnection.
+ *
+ * It never touches the DOM, so a platform can build its own UI on it. Media moves through a
+ * pluggable transport (see `MediaTransport` below; `mesh-media.js` is the built-in one).
+ * Every message type is described in docs/protocol.md.
+ */
+
+/**
+ * @typedef {Object} PeerInfo
+ * @property {string} participant_id
+ * @property {string} name
+ * @property {string} role
+ * @property {string} instance
+ * @property {boolean} hand
+ * @property {boolean} audio
+ * @property {boolean} video
+ * @property {boolean} screen
+ */
+
+/**
+ * @typedef {Object} Permissions
+ * @property {boolean} can_publish
+ * @property {boolean} can_subscribe
+ * @property {boolean} can_publish_data
+ * @property {boolean} can_share_screen
+ * @property {boolean} room_admin
+ * @property {boolean} can_record
+ */
+
+/**
+ * @typedef {Object} Welcome
+ * @property {string} connection_id
+ * @property {{id: string, title: string, status: string}} session
+ * @property {{participant_id: string, user_id: string, name: string, role: string,
+ *             status: string, permissions: Permissions}} you
+ * @property {PeerInfo[]} peers
+ * @property {{participant_id: string, name: string}[]} waiting
+ */
+
+/**
+ * What a media transport must offer the client. The mesh transport moves media peer to peer
+ * over our signaling; an SFU transport may ignore `signal` and talk to its server instead.
+ * @typedef {Object} MediaTransport
+ * @property {(welcome: Welcome) => void} start  (re)build media for the roster of a welcome
+ * @property {(peer: PeerInfo) => void} peerJoined
+ * @property {(participantId: string) => void} peerLeft
+ * @property {(participantId: string, role: string, permissions: Permissions) => void} roleChanged
+ * @property {(message: any) => void} signal  an `offer`, `answer` or `candidate` for us
+ * @property {(stream: MediaStream, kind: 'camera'|'screen') => void} publish
+ * @property {(kind: 'camera'|'screen') => void} unpublish
+ * @property {() => void} close
+ */
+
+/** Close codes after which reconnecting cannot help (see docs/protocol.md). */
+export const TERMINAL_CLOSE_CODES = new Set([4403, 4404, 4409, 4410]);
+const UNAUTHORIZED = 4401;
+const MAX_RECONNECT_ATTEMPTS = 40;
+const MAX_BACKOFF_MS = 5000;
+
+/** Problem codes from the token endpoint that mean "you cannot come back". */
+const TERMINAL_PROBLEMS = new Set([
+  'KICKED', 'DENIED', 'LEFT', 'SESSION_ENDED', 'SESSION_CANCELLED', 'INVALID_STATE',
+  'NOT_FOUND', 'SESSION_NOT_FOUND', 'TOKEN_EXPIRED', 'TOKEN_INVALID', 'NOT_IN_SESSION',
+]);
+
+export class ProblemError extends Error {
+  /** @param {number} status @param {any} problem */
+  constructor(status, problem) {
+    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+    this.status = status;
+    /** @type {string} */
+    this.code = (problem && problem.code) || `HTTP_${status}`;
+  }
+}
+
+export class LiveClassClient {
+  /**
+   * @param {{sessionId: string, accessToken: string, baseUrl: string, instance?: string}} options
+   */
+  constructor({ sessionId, accessToken, baseUrl, instance }) {
+    this.sessionId = sessionId;
+    this.accessToken = accessToken;
+    this.baseUrl = baseUrl.replace(/\/$/, '');
+    /** Identifies this page, so peers can tell a reload from a reconnect. */
+    this.instance = instance || Math.random().toString(36).slice(2, 12);
+    /** @type {MediaTransport | null} */
+    this.media = null;
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    /** @type {Welcome | null} */
+    this.welcome = null;
+    /** @type {'idle'|'connecting'|'connected'|'reconnecting'|'closed'} */
+    this.status = 'idle';
+    this.attempts = 0;
+    this.closedByUs = false;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.refreshTimer = undefined;
+
+    // Callbacks: assign the ones you need.
+    /** @type {(status: string, detail?: string) => void} */ this.onStatus = () => {};
+    /** @type {(welcome: Welcome) => void} */ this.onWelcome = () => {};
+    /** @type {(peer: PeerInfo) => void} */ this.onPeerJoined = () => {};
+    /** @type {(participantId: string) => void} */ this.onPeerLeft = () => {};
+    /** @type {(message: any) => void} */ this.onChat = () => {};
+    /** @type {(participantId: string, raised: boolean) => void} */ this.onHand = () => {};
+    /** @type {(message: any) => void} */ this.onMediaState = () => {};
+    /** @type {(message: any) => void} */ this.onRoleChanged = () => {};
+    /** @type {(message: any) => void} */ this.onMuteRequest = () => {};
+    /** @type {(participantId: string, name: string) => void} */ this.onWaiting = () => {};
+    /** @type {(participantId: string) => void} */ this.onWaitingLeft = () => {};
+    /** @type {() => void} */ this.onAdmitted = () => {};
+    /** @type {() => void} */ this.onSessionStarted = () => {};
+    /** @type {(reason: string) => void} */ this.onSessionEnded = () => {};
+    /** @type {(code: string, detail: string) => void} */ this.onError = () => {};
+    /** @type {(code: number, reason: string) => void} */ this.onClosed = () => {};
+    /** @type {() => void} */ this.onTokenChanged = () => {};
+  }
+
+  // -- HTTP -------------------------------------------------------------------------------
+
+  /** @param {string} path @param {RequestInit} [init] */
+  async api(path, init = {}) {
+    const headers = { Authorization: `Bearer ${this.accessToken}`, ...(init.headers || {}) };
+    const response = await fetch(this.baseUrl + path, { ...init, headers });
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new ProblemError(response.status, body);
+    return body;
+  }
+
+  /** Exchange the current access token for a fresh one; returns the join document. */
+  async refreshToken() {
+    const joined = await this.api(`/api/v1/sessions/${this.sessionId}/token`, { method: 'POST' });
+    this.setToken(joined.access_token, joined.expires_at);
+    return joined;
+  }
+
+  /** @param {string} token @param {string} [expiresAt] */
+  setToken(token, expiresAt) {
+    this.accessToken = token;
+    this.onTokenChanged();
+    clearTimeout(this.refreshTimer);
+    if (!expiresAt) return;
+    // Refresh a minute early (or at half-life for short tokens), so a reconnect always
+    // has a token that still works.
+    const left = new Date(expiresAt).getTime() - Date.now();
+    const delay = Math.max(5000, Math.min(left - 60000, left / 2));
+    this.refreshTimer = setTimeout(() => {
+      this.refreshToken().catch((e) => this.onError(e.code || 'REFRESH_FAILED', String(e.message)));
+    }, delay);
+  }
+
+  /** ICE servers for RTCPeerConnection (STUN, TURN with ephemeral credentials). */
+  async iceServers() {
+    const config = await this.api('/api/v1/rtc/config');
+    return config.ice_servers.map((/** @type {any} */ s) => {
+      /** @type {RTCIceServer} */
+      const server = { urls: s.urls };
+      if (s.username) server.username = s.username;
+      if (s.credential) server.credential = s.credential;
+      return server;
+    });
+  }
+
+  // -- the socket --------------------------------------------------------------------------
+
+  connect() {
+    this.closedByUs = false;
+    this.setStatus(this.attempts ? 'reconnecting' : 'connecting');
+    const url = new URL(`${this.baseUrl}/api/v1/sessions/${this.sessionId}/ws`);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.searchParams.set('access_token', this.accessToken);
+    url.searchParams.set('instance', this.instance);
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onmessage = (event) => this.receive(String(event.data));
+    ws.onclose = (event) => {
+      if (this.ws === ws) this.closed(event.code, event.reason);
+    };
+  }
+
+  /** @param {string} status @param {string} [detail] */
+  setStatus(status, detail) {
+    this.status = /** @type {any} */ (status);
+    this.onStatus(status, detail);
+  }
+
+  /** @param {number} code @param {string} reason */
+  closed(code, reason) {
+    this.ws = null;
+    if (this.closedByUs) return;
+    if (TERMINAL_CLOSE_CODES.has(code) || this.attempts >= MAX_RECONNECT_ATTEMPTS) {
+      this.finish(code, reason);
+      return;
+    }
+    this.attempts += 1;
+    const backoff = Math.min(MAX_BACKOFF_MS, 200 * 2 ** Math.min(this.attempts, 6));
+    const delay = backoff / 2 + Math.random() * (backoff / 2);
+    this.setStatus('reconnecting', reason || `connection lost (${code})`);
+    setTimeout(() => this.reconnect(code), this.attempts === 1 ? 100 : delay);
+  }
+
+  /** @param {number} code */
+  async reconnect(code) {
+    if (this.closedByUs) return;
+    try {
+      await this.refreshToken();
+    } catch (e) {
+      const err = /** @type {ProblemError} */ (e);
+      if (err.status && TERMINAL_PROBLEMS.has(err.code)) {
+        this.finish(code === UNAUTHORIZED ? 4403 : code, `${err.code}: ${err.message}`);
+        return;
+      }
+      // The server may be restarting: try again with the token we have.
+      if (!err.status) return this.closed(1006, 'server unreachable');
+    }
+    this.connect();
+  }
+
+  /** @param {number} code @param {string} reason */
+  finish(code, reason) {
+    clearTimeout(this.refreshTimer);
+    this.media?.close();
+    this.setStatus('closed', reason);
+    this.onClosed(code, reason);
+  }
+
+  /** Leave the class: closes the socket and media; tells the server you left. */
+  async leave() {
+    this.closedByUs = true;
+    clearTimeout(this.refreshTimer);
+    this.media?.close();
+    await this.api(`/api/v1/sessions/${this.sessionId}/leave`, { method: 'POST' }).catch(() => {});
+    this.ws?.close(1000, 'left');
+    this.setStatus('closed', 'left');
+  }
+
+  /** @param {Record<string, unknown>} message */
+  send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  /** @param {string} raw */
+  receive(raw) {
+    /** @type {any} */
+    const m = JSON.parse(raw);
+    switch (m.type) {
+      case 'welcome':
+        this.attempts = 0;
+        this.welcome = m;
+        this.setStatus('connected');
+        this.onWelcome(m);
+        if (m.you.status === 'joined') this.media?.start(m);
+        break;
+      case 'peer_joined': this.media?.peerJoined(m.peer); this.onPeerJoined(m.peer); break;
+      case 'peer_left': this.media?.peerLeft(m.participant_id); this.onPeerLeft(m.participant_id); break;
+      case 'offer': case 'answer': case 'candidate': this.media?.signal(m); break;
+      case 'chat': this.onChat(m); break;
+      case 'hand': this.onHand(m.participant_id, m.raised); break;
+      case 'media_state': this.onMediaState(m); break;
+      case 'role_changed': this.roleChanged(m); break;
+      case 'mute_request': this.onMuteRequest(m); break;
+      case 'waiting': this.onWaiting(m.participant_id, m.name); break;
+      case 'waiting_left': this.onWaitingLeft(m.participant_id); break;
+      case 'admitted': this.onAdmitted(); break;
+      case 'session_started': this.onSessionStarted(); break;
+      case 'session_ended': this.onSessionEnded(m.reason); break;
+      case 'error': this.onError(m.code, m.detail); break;
+      default: break; // newer servers may add types; ignoring them keeps old clients working
+    }
+  }
+
+  /** @param {any} m */
+  roleChanged(m) {
+    const me = this.welcome?.you;
+    if (me && m.participant_id === me.participant_id) {
+      me.role = m.role;
+      me.permissions = m.permissions;
+      if (m.access_token) this.setToken(m.access_token, m.expires_at);
+    }
+    this.media?.roleChanged(m.participant_id, m.role, m.permissions);
+    this.onRoleChanged(m);
+  }
+
+  get me() { return this.welcome?.you ?? null; }
+
+  // -- what a participant can do -------------------------------------------------------------
+
+  /** @param {string} text */
+  chat(text) { this.send({ type: 'chat', text }); }
+  /** @param {boolean} raised @param {string} [participantId] someone else's (moderators) */
+  hand(raised, participantId) { this.send({ type: 'hand', raised, participant_id: participantId ?? null }); }
+  /** @param {{audio: boolean, video: boolean, screen: boolean}} state */
+  mediaState(state) { this.send({ type: 'media_state', ...state }); }
+  /** @param {string} participantId */
+  kick(participantId) { this.send({ type: 'kick', participant_id: participantId }); }
+  /** @param {string} participantId @param {string} role */
+  changeRole(participantId, role) { this.send({ type: 'change_role', participant_id: participantId, role }); }
+  /** @param {string} participantId @param {'audio'|'video'} kind */
+  muteRequest(participantId, kind = 'audio') { this.send({ type: 'mute_request', participant_id: participantId, kind }); }
+  /** @param {string} participantId @param {boolean} admit */
+  admit(participantId, admit = true) { this.send({ type: 'admit', participant_id: participantId, admit }); }
+  startSession() { this.send({ type: 'start_session' }); }
+  endSession() { this.send({ type: 'end_session' }); }
+}

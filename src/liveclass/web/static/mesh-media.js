@@ -1,0 +1,246 @@
+// @ts-check
+/**
+ * Mesh media: one RTCPeerConnection per peer, negotiated over the classroom socket with the
+ * "perfect negotiation" pattern and trickle ICE. DOM-free; implements `MediaTransport`.
+ *
+ * Rules that keep both ends of every link in step:
+ * - a welcome (first connect or reconnect) rebuilds every link; `peer_joined` rebuilds the
+ *   link to that peer; `peer_left` closes it. The server orders `peer_joined` before any
+ *   signal of the newcomer, so both ends always build their new link together.
+ * - only participants allowed to publish make offers (the server refuses the others'), so a
+ *   viewer's link receives only, and two viewers need no link at all.
+ */
+
+/** @typedef {import('./liveclass-client.js').LiveClassClient} LiveClassClient */
+/** @typedef {import('./liveclass-client.js').PeerInfo} PeerInfo */
+/** @typedef {import('./liveclass-client.js').Welcome} Welcome */
+/** @typedef {'camera'|'screen'} StreamKind */
+
+const PUBLISHING_ROLES = new Set(['host', 'co_host', 'speaker']);
+
+export class MeshMedia {
+  /**
+   * @param {LiveClassClient} client
+   * @param {{iceServers?: RTCIceServer[]}} [options]
+   */
+  constructor(client, { iceServers = [] } = {}) {
+    this.client = client;
+    this.iceServers = iceServers;
+    /** @type {Map<string, PeerLink>} */
+    this.links = new Map();
+    /** @type {Map<StreamKind, MediaStream>} */
+    this.local = new Map();
+    /** @type {Map<string, string>} participant id -> role */
+    this.roles = new Map();
+    this.closed = false;
+
+    /** @type {(participantId: string, stream: MediaStream, kind: StreamKind) => void} */
+    this.onRemoteStream = () => {};
+    /** @type {(participantId: string, kind: StreamKind) => void} */
+    this.onRemoteStreamEnded = () => {};
+    /** @type {(participantId: string, state: string) => void} */
+    this.onPeerState = () => {};
+    client.media = this;
+  }
+
+  get selfId() { return this.client.me?.participant_id ?? ''; }
+  get canPublish() { return Boolean(this.client.me?.permissions.can_publish); }
+
+  /** @param {Welcome} welcome */
+  start(welcome) {
+    this.closed = false;
+    for (const pid of [...this.links.keys()]) this.drop(pid);
+    this.roles.clear();
+    for (const peer of welcome.peers) {
+      this.roles.set(peer.participant_id, peer.role);
+      this.link(peer.participant_id, peer.role);
+    }
+  }
+
+  /** @param {PeerInfo} peer */
+  peerJoined(peer) {
+    this.roles.set(peer.participant_id, peer.role);
+    this.drop(peer.participant_id);
+    this.link(peer.participant_id, peer.role);
+  }
+
+  /** @param {string} participantId */
+  peerLeft(participantId) {
+    this.roles.delete(participantId);
+    this.drop(participantId);
+  }
+
+  /** @param {string} participantId @param {string} role */
+  roleChanged(participantId, role) {
+    if (participantId === this.selfId) {
+      // Our own grant changed: every link starts over with the new direction.
+      for (const [pid, link] of [...this.links]) { this.drop(pid); this.link(pid, link.role); }
+      for (const [pid, peerRole] of this.roles) if (!this.links.has(pid)) this.link(pid, peerRole);
+      return;
+    }
+    this.roles.set(participantId, role);
+    this.drop(participantId);
+    this.link(participantId, role);
+  }
+
+  /** @param {any} message an offer, answer or candidate from a peer */
+  signal(message) {
+    let link = this.links.get(message.from);
+    if (!link && message.type === 'offer') link = this.link(message.from, this.roles.get(message.from) || 'speaker', true);
+    link?.handle(message).catch((e) => console.warn('signaling with', message.from, 'failed:', e));
+  }
+
+  /** @param {MediaStream} stream @param {StreamKind} kind */
+  publish(stream, kind) {
+    this.unpublish(kind);
+    this.local.set(kind, stream);
+    for (const link of this.links.values()) link.addStream(stream);
+  }
+
+  /** @param {StreamKind} kind */
+  unpublish(kind) {
+    const stream = this.local.get(kind);
+    if (!stream) return;
+    this.local.delete(kind);
+    for (const link of this.links.values()) link.removeStream(stream);
+  }
+
+  close() {
+    this.closed = true;
+    for (const pid of [...this.links.keys()]) this.drop(pid);
+  }
+
+  /** stream id -> kind, sent with offers so receivers can tell a screen from a camera. */
+  streamKinds() {
+    /** @type {Record<string, StreamKind>} */
+    const kinds = {};
+    for (const [kind, stream] of this.local) kinds[stream.id] = kind;
+    return kinds;
+  }
+
+  /**
+   * @param {string} pid @param {string} role @param {boolean} [force] the peer offered to us
+   * @returns {PeerLink | undefined}
+   */
+  link(pid, role, force = false) {
+    if (this.closed || pid === this.selfId) return undefined;
+    if (!force && !this.canPublish && !PUBLISHING_ROLES.has(role)) return undefined;
+    const link = new PeerLink(this, pid, role);
+    this.links.set(pid, link);
+    if (this.canPublish) for (const stream of this.local.values()) link.addStream(stream);
+    return link;
+  }
+
+  /** @param {string} pid */
+  drop(pid) {
+    const link = this.links.get(pid);
+    if (!link) return;
+    this.links.delete(pid);
+    link.close();
+  }
+}
+
+/** One RTCPeerConnection to one peer, negotiated the "perfect negotiation" way. */
+class PeerLink {
+  /** @param {MeshMedia} media @param {string} pid @param {string} role */
+  constructor(media, pid, role) {
+    this.media = media;
+    this.pid = pid;
+    this.role = role;
+    // Exactly one side of each pair is polite: it yields when both offer at once.
+    this.polite = media.selfId < pid;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    /** @type {Map<string, StreamKind>} */
+    this.remoteKinds = new Map();
+    /** @type {Map<string, RTCRtpSender[]>} */
+    this.senders = new Map();
+    /** @type {Set<string>} */
+    this.announced = new Set();
+    const pc = new RTCPeerConnection({ iceServers: media.iceServers });
+    this.pc = pc;
+    pc.onnegotiationneeded = () => this.offer();
+    pc.onicecandidate = ({ candidate }) => {
+      media.client.send({ type: 'candidate', to: pid, candidate: candidate ? candidate.toJSON() : null });
+    };
+    pc.ontrack = (event) => this.track(event);
+    pc.onconnectionstatechange = () => {
+      media.onPeerState(pid, pc.connectionState);
+      // Publishers own the negotiation, so they are the ones who restart a failed path.
+      if (pc.connectionState === 'failed' && media.canPublish) pc.restartIce();
+    };
+  }
+
+  async offer() {
+    if (!this.media.canPublish) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      const sdp = this.pc.localDescription?.sdp ?? '';
+      this.media.client.send({ type: 'offer', to: this.pid, sdp, streams: this.media.streamKinds() });
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /** @param {any} m */
+  async handle(m) {
+    const pc = this.pc;
+    if (m.type === 'candidate') {
+      try {
+        await pc.addIceCandidate(m.candidate ?? undefined);
+      } catch (e) {
+        if (!this.ignoreOffer) throw e;
+      }
+      return;
+    }
+    const collision = m.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+    this.ignoreOffer = !this.polite && collision;
+    if (this.ignoreOffer) return;
+    if (m.type === 'offer') for (const [id, kind] of Object.entries(m.streams || {})) this.remoteKinds.set(id, kind);
+    await pc.setRemoteDescription({ type: m.type, sdp: m.sdp });
+    if (m.type === 'offer') {
+      await pc.setLocalDescription();
+      this.media.client.send({ type: 'answer', to: this.pid, sdp: pc.localDescription?.sdp ?? '' });
+    }
+  }
+
+  /** @param {RTCTrackEvent} event */
+  track(event) {
+    const stream = event.streams[0];
+    if (!stream) return;
+    const kind = this.remoteKinds.get(stream.id) || 'camera';
+    // Fires once per track; the UI attaches the same stream again, which is harmless.
+    this.announced.add(stream.id);
+    this.media.onRemoteStream(this.pid, stream, kind);
+    stream.onremovetrack = () => {
+      if (stream.getTracks().length === 0) {
+        this.announced.delete(stream.id);
+        this.media.onRemoteStreamEnded(this.pid, kind);
+      }
+    };
+  }
+
+  /** @param {MediaStream} stream */
+  addStream(stream) {
+    const senders = stream.getTracks().map((track) => this.pc.addTrack(track, stream));
+    this.senders.set(stream.id, senders);
+  }
+
+  /** @param {MediaStream} stream */
+  removeStream(stream) {
+    for (const sender of this.senders.get(stream.id) || []) {
+      if (this.pc.signalingState !== 'closed') this.pc.removeTrack(sender);
+    }
+    this.senders.delete(stream.id);
+  }
+
+  close() {
+    this.pc.onnegotiationneeded = null;
+    this.pc.onicecandidate = null;
+    this.pc.ontrack = null;
+    this.pc.onconnectionstatechange = null;
+    this.pc.close();
+    for (const id of this.announced) this.media.onRemoteStreamEnded(this.pid, this.remoteKinds.get(id) || 'camera');
+  }
+}
