@@ -25,7 +25,10 @@ _ALLOWED: dict[ParticipantStatus, frozenset[ParticipantStatus]] = {
         }
     ),
     ParticipantStatus.JOINED: frozenset({ParticipantStatus.LEFT, ParticipantStatus.KICKED}),
-    ParticipantStatus.LEFT: frozenset({ParticipantStatus.JOINED, ParticipantStatus.WAITING}),
+    # A host may ban someone who already left, so they cannot come back.
+    ParticipantStatus.LEFT: frozenset(
+        {ParticipantStatus.JOINED, ParticipantStatus.WAITING, ParticipantStatus.KICKED}
+    ),
     ParticipantStatus.KICKED: frozenset(),
     ParticipantStatus.DENIED: frozenset(),
 }
