@@ -13,10 +13,10 @@ from pathlib import Path
 
 import aioice.ice
 import pytest
-from janus_server import JanusMissing, JanusServer
 
 from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
+from tests.media.janus_server import JanusMissing, JanusServer
 
 
 def _janus_unavailable(reason: str) -> None:

@@ -9,10 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from janus_peer import JanusSession, Publisher
-from janus_server import JanusServer, free_port
 
-from conftest import janus_backend_for
 from liveclass.config import Settings
 from liveclass.domain.errors import Unavailable
 from liveclass.domain.roles import Role
@@ -20,6 +17,9 @@ from liveclass.media.backend import MediaParticipant, MediaRoom, RoomSpec
 from liveclass.media.janus import JanusBackend
 from liveclass.media.janus_api import VideoRoomError
 from liveclass.services import build_services
+from tests.media.conftest import janus_backend_for
+from tests.media.janus_peer import JanusSession, Publisher
+from tests.media.janus_server import JanusServer, free_port
 
 pytestmark = pytest.mark.janus
 

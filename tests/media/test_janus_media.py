@@ -10,14 +10,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from janus_peer import JanusSession, Publisher, Subscriber
-from janus_server import JanusServer
 
-from conftest import janus_backend_for
 from liveclass.domain.roles import Role
 from liveclass.media.backend import MediaParticipant, MediaRoom, RoomSpec
 from liveclass.media.janus import JanusBackend
 from liveclass.media.janus_api import VideoRoomError
+from tests.media.conftest import janus_backend_for
+from tests.media.janus_peer import JanusSession, Publisher, Subscriber
+from tests.media.janus_server import JanusServer
 
 pytestmark = [pytest.mark.janus, pytest.mark.usefixtures("loopback_ice")]
 
