@@ -14,7 +14,7 @@ from liveclass.api import participants, recordings, rtc, sessions, ws
 from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
 from liveclass.config import Settings
-from liveclass.control.expiry import expire_forever
+from liveclass.control.expiry import expire_forever, purge_recordings_forever
 from liveclass.domain.errors import Unavailable
 from liveclass.notify.webhooks import WebhookSender
 from liveclass.realtime.bus import create_bus
@@ -82,8 +82,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
 
 def _background_workers(services: Services) -> list[asyncio.Task[None]]:
-    """Expiry of empty overdue sessions, and webhook delivery when a URL is configured."""
-    tasks = [asyncio.create_task(expire_forever(services), name="liveclass-expiry")]
+    """Expiry of empty overdue sessions, recording retention, and webhook delivery."""
+    tasks = [
+        asyncio.create_task(expire_forever(services), name="liveclass-expiry"),
+        asyncio.create_task(purge_recordings_forever(services), name="liveclass-retention"),
+    ]
     if services.settings.webhook_url:
         sender = WebhookSender(services)
         tasks.append(asyncio.create_task(sender.run_forever(), name="liveclass-webhooks"))

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from liveclass.control.sessions import expire_overdue
+from liveclass.recording.service import purge_expired
 from liveclass.services import Services
 
 log = logging.getLogger(__name__)
@@ -22,3 +23,16 @@ async def expire_forever(services: Services, *, every_seconds: float = 30.0) -> 
             continue
         if ended:
             log.info("ended %d expired session(s)", len(ended))
+
+
+async def purge_recordings_forever(services: Services, *, every_seconds: float = 3600.0) -> None:
+    """Delete recordings past RECORDING_RETENTION_DAYS (files and rows), hourly."""
+    while True:
+        try:
+            purged = await purge_expired(services)
+        except Exception:  # keep purging on later passes
+            log.exception("recording retention pass failed")
+        else:
+            if purged:
+                log.info("deleted %d recording(s) past retention", purged)
+        await asyncio.sleep(every_seconds)
