@@ -23,6 +23,7 @@ from liveclass.api.stats import session_stats
 from liveclass.api.views import invite_url, session_out, total_pages
 from liveclass.auth.platform import Caller
 from liveclass.control import sessions as control
+from liveclass.control.access import require_host
 from liveclass.control.actor import Actor
 from liveclass.control.participants import visible_session
 from liveclass.db import idempotency
@@ -262,5 +263,8 @@ async def rotate_invite(
 
 @router.get("/sessions/{session_id}/stats", response_model=StatsOut, responses=PROBLEMS)
 async def get_stats(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> StatsOut:
-    row, _ = await visible_session(services, actor_of(caller), session_id)
+    # Per-person attendance is the host's business (seed 001: session owner or admin).
+    actor = actor_of(caller)
+    row, _ = await visible_session(services, actor, session_id)
+    require_host(actor, row)
     return await session_stats(services, row)
