@@ -58,15 +58,9 @@ async def create_session(
     provider = draft.provider or services.settings.default_provider
     services.backend(provider)  # refuse providers this server cannot run
     async with services.db.transaction() as tx:
-        if draft.booking_id is not None:
-            existing = await session_queries.get_by_booking(tx, draft.booking_id)
-            if existing is not None:
-                if existing.owner_id != actor.user_id and not actor.is_admin:
-                    raise Conflict(
-                        "Another host already has a session for this booking.",
-                        code="BOOKING_TAKEN",
-                    )
-                return existing, False
+        existing = await _booked(tx, actor, draft.booking_id)
+        if existing is not None:
+            return existing, False
         _check_schedule(draft.scheduled_at)
         row = LiveSessionRow(
             id=uuid.uuid4(),
@@ -90,9 +84,23 @@ async def create_session(
             invite_version=1,
             peak_participants=0,
         )
-        tx.add(row)
+        if not await session_queries.insert_session(tx, row):
+            # Two creates for one booking raced and the other committed first.
+            existing = await _booked(tx, actor, draft.booking_id)
+            assert existing is not None
+            return existing, False
         outbox.record_event(tx, "session.created", session_id=row.id, payload=_event(row))
     return row, True
+
+
+async def _booked(tx: Transaction, actor: Actor, booking_id: str | None) -> LiveSessionRow | None:
+    """The session already made for this booking, if the actor may have it returned."""
+    if booking_id is None:
+        return None
+    existing = await session_queries.get_by_booking(tx, booking_id)
+    if existing is not None and existing.owner_id != actor.user_id and not actor.is_admin:
+        raise Conflict("Another host already has a session for this booking.", code="BOOKING_TAKEN")
+    return existing
 
 
 async def update_session(

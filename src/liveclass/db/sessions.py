@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from liveclass.db.database import Transaction
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
@@ -26,6 +27,18 @@ async def get_session(
 async def get_by_booking(tx: Transaction, booking_id: str) -> LiveSessionRow | None:
     query = select(LiveSessionRow).where(LiveSessionRow.booking_id == booking_id)
     return (await tx.scalars(query)).one_or_none()
+
+
+async def insert_session(tx: Transaction, row: LiveSessionRow) -> bool:
+    """Insert ``row``; False when its booking_id was taken meanwhile (a concurrent create)."""
+    try:
+        async with tx.begin_nested():
+            tx.add(row)
+    except IntegrityError:
+        if row.booking_id is None:
+            raise
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
