@@ -252,6 +252,7 @@ class Classroom {
       tile.dataset.participant = pid;
       tile.dataset.kind = kind;
       tile.classList.toggle('local', local && kind === 'camera');
+      tile.classList.toggle('mine', local);
       tile.classList.toggle('screen', kind === 'screen');
       $('grid').append(tile);
       this.tiles.set(key, tile);
@@ -267,9 +268,10 @@ class Classroom {
   /** @param {HTMLElement} tile @param {string} pid */
   renderTile(tile, pid) {
     const me = this.client.me;
-    const isMe = me && pid === me.participant_id;
+    // Our own preview exists before the welcome says who we are.
+    const isMe = Boolean(me) && (tile.classList.contains('mine') || pid === me?.participant_id);
     const peer = this.peers.get(pid);
-    const name = isMe ? `${me.name} (you)` : peer?.name || '…';
+    const name = isMe ? `${me?.name} (you)` : peer?.name || '…';
     const suffix = tile.dataset.kind === 'screen' ? ' · screen' : '';
     /** @type {HTMLElement} */ (tile.querySelector('.name')).textContent = name + suffix;
     /** @type {HTMLElement} */ (tile.querySelector('.hand-flag')).hidden = !(isMe ? this.handRaised : peer?.hand);
