@@ -1,0 +1,270 @@
+"""Chromium pages that join a Janus class through liveclass, for tests and benchmarks.
+
+The page is a bare harness on the liveclass origin that runs the real ``liveclass-client.js``
+and ``janus-media.js`` from ``/static`` against the real server and Janus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, Page
+
+from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
+from tests.media.janus_server import JanusServer, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+# Publishes the camera (janus-media.js only sends it while the grant allows publishing)
+# and shows every remote stream in a muted, autoplaying <video>.
+HARNESS_JS = """
+import { LiveClassClient } from '/static/liveclass-client.js';
+import { JanusMedia } from '/static/janus-media.js';
+const params = new URLSearchParams(window.harnessParams);
+const client = new LiveClassClient({ sessionId: params.get('session'),
+  accessToken: params.get('token'), baseUrl: location.origin });
+const media = new JanusMedia(client, { iceServers: [] });
+const harness = { client, media, errors: [], firstFrameAt: {} };
+window.harness = harness;
+media.onMediaError = (e) => harness.errors.push(e);
+media.onRemoteStream = (pid, stream, kind) => {
+  const video = document.createElement('video');
+  video.autoplay = true; video.muted = true; video.playsInline = true;
+  video.srcObject = stream;
+  video.requestVideoFrameCallback(() => {
+    harness.firstFrameAt[pid + ':' + kind] ??= performance.timeOrigin + performance.now();
+  });
+  document.body.append(video);
+};
+if (params.get('camera') !== 'off') {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+  media.publish(stream, 'camera');
+}
+client.connect();
+"""
+
+# Decoded frames per remote feed (participant:kind) and bytes this page sent.
+STATS_JS = """
+async () => {
+  const h = window.harness;
+  const out = { feeds: {}, bytesSent: 0, publishing: [], errors: h.errors,
+                status: h.client.status, firstFrameAt: h.firstFrameAt };
+  for (const feed of h.media.watching.values()) {
+    let frames = 0;
+    (await feed.pc.getStats()).forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
+    });
+    out.feeds[feed.owner + ':' + feed.kind] = frames;
+  }
+  for (const [kind, feed] of h.media.publishing) {
+    out.publishing.push(kind);
+    (await feed.pc.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp') out.bytesSent += s.bytesSent || 0;
+    });
+  }
+  return out;
+}
+"""
+
+
+# What each harness page logged, for failure messages.
+CONSOLE: dict[Page, list[str]] = {}
+
+
+class LiveclassServer:
+    """liveclass under uvicorn in a child process, configured for the given Janus."""
+
+    def __init__(self, workdir: Path, sqlite_template: Path, janus: JanusServer) -> None:
+        database = workdir / "liveclass.db"
+        shutil.copy(sqlite_template, database)
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "liveclass.log"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+            "JWT_SECRET": JWT_SECRET,
+            "SECRET_KEY": SECRET_KEY,
+            "PUBLIC_BASE_URL": self.base_url,
+            "DEFAULT_PROVIDER": "janus",
+            "JANUS_URLS": f"{janus.url}|{janus.ws_url}",
+            "JANUS_ADMIN_SECRET": janus.admin_secret,
+            "JANUS_API_SECRET": janus.api_secret,
+        }
+        self.env.pop("REDIS_URL", None)
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "liveclass.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                env=self.env,
+                stdout=out,
+                stderr=out,
+            )
+        async with httpx.AsyncClient(timeout=1) as http:
+            for _ in range(300):  # up to ~30 s
+                if self.proc.returncode is not None:
+                    raise RuntimeError("liveclass exited:\n" + self.log.read_text()[-3000:])
+                try:
+                    if (await http.get(self.base_url + "/healthz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("liveclass did not start within 30 s")
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.terminate()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 15)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+class JanusClass:
+    """A class on liveclass, driven through the REST API as a platform would."""
+
+    def __init__(self, server: LiveclassServer, platform: Platform) -> None:
+        self.server = server
+        self.platform = platform
+        self.id = ""
+        self.teacher = "teacher-1"
+        self.http = httpx.AsyncClient(base_url=server.base_url, timeout=15)
+
+    def _auth(self, sub: str) -> dict[str, str]:
+        roles = ("teacher",) if sub == self.teacher else ("student",)
+        return self.platform.auth(sub, *roles, name=sub.title())
+
+    async def create_and_start(self, **overrides: Any) -> None:
+        body = {
+            "title": "Janus class",
+            "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+            "duration": 60,
+            "max_participants": 30,
+            "is_public": True,
+            "default_role": "viewer",
+            **overrides,
+        }
+        r = await self.http.post("/api/v1/sessions", json=body, headers=self._auth(self.teacher))
+        assert r.status_code == 201, r.text
+        self.id = r.json()["id"]
+        r = await self.http.post(
+            f"/api/v1/sessions/{self.id}/start", headers=self._auth(self.teacher)
+        )
+        assert r.status_code == 200, r.text
+
+    async def join(self, sub: str) -> dict[str, Any]:
+        r = await self.http.post(
+            f"/api/v1/sessions/{self.id}/join", json={}, headers=self._auth(sub)
+        )
+        assert r.status_code == 200, r.text
+        joined: dict[str, Any] = r.json()
+        return joined
+
+    async def change_role(self, participant_id: str, role: str) -> None:
+        r = await self.http.patch(
+            f"/api/v1/sessions/{self.id}/participants/{participant_id}",
+            json={"role": role},
+            headers=self._auth(self.teacher),
+        )
+        assert r.status_code == 200, r.text
+
+    async def kick(self, participant_id: str) -> None:
+        r = await self.http.post(
+            f"/api/v1/sessions/{self.id}/participants/{participant_id}/kick",
+            headers=self._auth(self.teacher),
+        )
+        assert r.status_code == 200, r.text
+
+    async def end(self) -> None:
+        r = await self.http.post(
+            f"/api/v1/sessions/{self.id}/end", headers=self._auth(self.teacher)
+        )
+        assert r.status_code == 200, r.text
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+
+async def open_harness(
+    browser: Browser, base_url: str, session_id: str, token: str, *, camera: bool = True
+) -> Page:
+    """A page on the liveclass origin running the client library and janus-media.js."""
+    context = await browser.new_context(permissions=["camera", "microphone"])
+    page = await context.new_page()
+    console: list[str] = []
+    CONSOLE[page] = console
+    page.on("console", lambda message: console.append(message.text))
+    page.on("pageerror", lambda error: console.append(f"page error: {error}"))
+    # Any document the server really sent gives the page its origin (and Chromium its
+    # loopback address space); the harness script then runs in it.
+    await page.goto(f"{base_url}/static/janus-media.js")
+    params = {"session": session_id, "token": token, "camera": "on" if camera else "off"}
+    await page.evaluate("(params) => { window.harnessParams = params; }", params)
+    await page.add_script_tag(content=HARNESS_JS, type="module")
+    return page
+
+
+async def page_stats(page: Page) -> dict[str, Any]:
+    stats: dict[str, Any] = await page.evaluate(STATS_JS)
+    return stats
+
+
+async def wait_for(
+    page: Page, check: Callable[[dict[str, Any]], bool], *, within: float = 20.0, what: str
+) -> dict[str, Any]:
+    """Poll the page's stats until ``check`` holds; fail with the last stats otherwise."""
+    stats: dict[str, Any] = {}
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        stats = await page_stats(page)
+        if check(stats):
+            return stats
+        await asyncio.sleep(0.2)
+    logged = "\n".join(CONSOLE.get(page, [])[-20:])
+    raise AssertionError(
+        f"{what} not reached within {within}s; last stats: {stats}\nconsole:\n{logged}"
+    )
+
+
+def decodes(feed: str, frames: int = 10) -> Callable[[dict[str, Any]], bool]:
+    return lambda stats: stats["feeds"].get(feed, 0) >= frames
+
+
+def lacks(feed: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda stats: feed not in stats["feeds"]

@@ -1,0 +1,104 @@
+"""A Janus class in real Chromium through the real liveclass server: the teacher
+publishes, students decode, a promoted student publishes, kick and end reach Janus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.conftest import Platform
+from tests.media.browser import (
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    JanusClass,
+    LiveclassServer,
+    decodes,
+    lacks,
+    open_harness,
+    wait_for,
+)
+from tests.media.janus_peer import JanusSession
+from tests.media.janus_server import JanusServer
+
+pytestmark = [pytest.mark.janus, pytest.mark.e2e]
+
+
+@pytest.fixture
+async def liveclass(
+    tmp_path: Path, sqlite_template: Path, janus_server: JanusServer
+) -> AsyncIterator[LiveclassServer]:
+    server = LiveclassServer(tmp_path, sqlite_template, janus_server)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def janus_class(liveclass: LiveclassServer) -> AsyncIterator[JanusClass]:
+    lesson = JanusClass(liveclass, Platform())
+    await lesson.create_and_start()
+    yield lesson
+    await lesson.aclose()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+async def room_exists(janus: JanusServer, room: int) -> bool:
+    session = JanusSession(janus.url, janus.api_secret)
+    await session.open()
+    try:
+        handle = await session.attach()
+        data, _ = await session.message(handle, {"request": "exists", "room": room})
+    finally:
+        await session.close()
+    return bool(data["exists"])
+
+
+async def test_a_janus_class_in_chromium(
+    browser: Browser,
+    janus_class: JanusClass,
+    liveclass: LiveclassServer,
+    janus_server: JanusServer,
+) -> None:
+    teacher = await janus_class.join("teacher-1")
+    assert teacher["media"]["provider"] == "janus"
+    ana, ben = await janus_class.join("ana"), await janus_class.join("ben")
+    assert ana["media"]["can_publish"] is False
+    assert ana["media"]["token"] is None  # Janus itself will refuse her as a publisher
+    pages = {
+        who["user_id"]: await open_harness(
+            browser, liveclass.base_url, janus_class.id, who["access_token"]
+        )
+        for who in (teacher, ana, ben)
+    }
+    teacher_feed = f"{teacher['participant_id']}:camera"
+    for student in ("ana", "ben"):
+        await wait_for(pages[student], decodes(teacher_feed), what=f"{student} sees the teacher")
+    stats = await wait_for(pages["ana"], lambda s: s["status"] == "connected", what="connected")
+    assert stats["publishing"] == []  # a viewer sends nothing, though she has a camera
+
+    # promoted, Ana publishes the camera she already holds; everyone decodes her
+    await janus_class.change_role(ana["participant_id"], "speaker")
+    ana_feed = f"{ana['participant_id']}:camera"
+    for who in ("teacher-1", "ben"):
+        await wait_for(pages[who], decodes(ana_feed), what=f"{who} sees promoted Ana")
+
+    # kicked, her feed leaves the room for everyone
+    await janus_class.kick(ana["participant_id"])
+    for who in ("teacher-1", "ben"):
+        await wait_for(pages[who], lacks(ana_feed), what=f"{who} no longer sees Ana")
+
+    # ending the class destroys the Janus room
+    await janus_class.end()
+    assert not await room_exists(janus_server, int(teacher["media"]["room"]))
+    for page in pages.values():
+        await page.context.close()
