@@ -16,10 +16,17 @@ SessionType = Literal["teaching", "interview", "coding", "workshop", "lesson"]
 ProviderName = Literal["mesh", "janus"]
 JoinRole = Literal["co_host", "speaker", "viewer"]
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-Description = Annotated[str, StringConstraints(max_length=1000)]
-ExternalId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-Password = Annotated[str, StringConstraints(min_length=4, max_length=128)]
+# PostgreSQL text cannot hold NUL characters; refuse them at the edge instead of failing there.
+NO_NUL = r"^[^\x00]*$"
+
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200, pattern=NO_NUL)
+]
+Description = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)]
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=NO_NUL)
+]
+Password = Annotated[str, StringConstraints(min_length=4, max_length=128, pattern=NO_NUL)]
 Duration = Annotated[int, Field(ge=15, le=480, description="Minutes")]
 Capacity = Annotated[int, Field(ge=1, le=1000)]
 

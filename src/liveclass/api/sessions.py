@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from liveclass.api.deps import CallerDep, ServicesDep
 from liveclass.api.schemas import (
+    NO_NUL,
     NULLABLE_ON_UPDATE,
     InviteOut,
     Page,
@@ -103,17 +104,17 @@ async def list_sessions(
     services: ServicesDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    course_id: Annotated[str | None, Query(max_length=128)] = None,
-    owner_id: Annotated[str | None, Query(max_length=128)] = None,
+    course_id: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None,
+    owner_id: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None,
     instructor: Annotated[
-        str | None, Query(max_length=128, description="Alias of owner_id")
+        str | None, Query(max_length=128, pattern=NO_NUL, description="Alias of owner_id")
     ] = None,
     status: SessionStatus | None = None,
-    session_type: Annotated[str | None, Query(max_length=16)] = None,
+    session_type: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
     is_public: bool | None = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
-    search: Annotated[str | None, Query(max_length=200)] = None,
+    search: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     sort: SortKey = "scheduled_at",
 ) -> Page[SessionOut]:
     f = queries.SessionFilter(

@@ -109,11 +109,12 @@ def _caller_from(claims: dict[str, Any]) -> Caller:
     sub, name, roles = claims.get("sub"), claims.get("name"), claims.get("roles", [])
     if isinstance(roles, str):
         roles = [roles]
-    if not isinstance(sub, str) or not sub or len(sub) > 128:
+    if not isinstance(sub, str) or not sub or len(sub) > 128 or "\x00" in sub:
         raise Unauthorized("The token's sub claim must be a user id.", code="TOKEN_INVALID")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthorized("The token's roles claim must be a list.", code="TOKEN_INVALID")
-    display = name if isinstance(name, str) and name.strip() else sub
+    display = name.replace("\x00", "") if isinstance(name, str) else ""
+    display = display if display.strip() else sub
     return Caller(user_id=sub, name=display.strip()[:200], roles=frozenset(roles))
 
 
