@@ -41,11 +41,13 @@ CHROMIUM_FLAGS = [
 HARNESS_JS = """
 import { LiveClassClient } from '/static/liveclass-client.js';
 import { JanusMedia } from '/static/janus-media.js';
+import { MeshMedia } from '/static/mesh-media.js';
 const params = new URLSearchParams(window.harnessParams);
 const client = new LiveClassClient({ sessionId: params.get('session'),
   accessToken: params.get('token'), baseUrl: location.origin });
-const media = new JanusMedia(client, { iceServers: [] });
-const harness = { client, media, errors: [], firstFrameAt: {} };
+const Transport = params.get('provider') === 'mesh' ? MeshMedia : JanusMedia;
+const media = new Transport(client, { iceServers: [] });
+const harness = { client, media, errors: [], firstFrameAt: {}, startedAt: 0 };
 window.harness = harness;
 media.onMediaError = (e) => harness.errors.push(e);
 media.onRemoteStream = (pid, stream, kind) => {
@@ -61,6 +63,7 @@ if (params.get('camera') !== 'off') {
   const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
   media.publish(stream, 'camera');
 }
+harness.startedAt = performance.timeOrigin + performance.now();
 client.connect();
 """
 
@@ -69,17 +72,24 @@ STATS_JS = """
 async () => {
   const h = window.harness;
   const out = { feeds: {}, bytesSent: 0, publishing: [], errors: h.errors,
-                status: h.client.status, firstFrameAt: h.firstFrameAt };
-  for (const feed of h.media.watching.values()) {
+                status: h.client.status, firstFrameAt: h.firstFrameAt, startedAt: h.startedAt };
+  // janus-media.js: one connection per feed; mesh-media.js: one per remote peer
+  const links = h.media.watching
+    ? [...h.media.watching.values()].map((f) => [f.owner + ':' + f.kind, f.pc])
+    : [...h.media.links].map(([pid, link]) => [pid + ':camera', link.pc]);
+  const sending = h.media.publishing
+    ? [...h.media.publishing.values()].map((f) => f.pc)
+    : [...h.media.links.values()].map((link) => link.pc);
+  if (h.media.publishing) out.publishing = [...h.media.publishing.keys()];
+  for (const [key, pc] of links) {
     let frames = 0;
-    (await feed.pc.getStats()).forEach((s) => {
+    (await pc.getStats()).forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
     });
-    out.feeds[feed.owner + ':' + feed.kind] = frames;
+    if (frames || h.media.watching) out.feeds[key] = frames;
   }
-  for (const [kind, feed] of h.media.publishing) {
-    out.publishing.push(kind);
-    (await feed.pc.getStats()).forEach((s) => {
+  for (const pc of sending) {
+    (await pc.getStats()).forEach((s) => {
       if (s.type === 'outbound-rtp') out.bytesSent += s.bytesSent || 0;
     });
   }
@@ -222,7 +232,13 @@ class JanusClass:
 
 
 async def open_harness(
-    browser: Browser, base_url: str, session_id: str, token: str, *, camera: bool = True
+    browser: Browser,
+    base_url: str,
+    session_id: str,
+    token: str,
+    *,
+    camera: bool = True,
+    provider: str = "janus",
 ) -> Page:
     """A page on the liveclass origin running the client library and janus-media.js."""
     context = await browser.new_context(permissions=["camera", "microphone"])
@@ -234,7 +250,12 @@ async def open_harness(
     # Any document the server really sent gives the page its origin (and Chromium its
     # loopback address space); the harness script then runs in it.
     await page.goto(f"{base_url}/static/janus-media.js")
-    params = {"session": session_id, "token": token, "camera": "on" if camera else "off"}
+    params = {
+        "session": session_id,
+        "token": token,
+        "camera": "on" if camera else "off",
+        "provider": provider,
+    }
     await page.evaluate("(params) => { window.harnessParams = params; }", params)
     await page.add_script_tag(content=HARNESS_JS, type="module")
     return page
