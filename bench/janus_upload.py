@@ -41,6 +41,11 @@ RECEIVERS = (1, 2, 4, 8)
 WINDOW_S = 6.0  # upload is averaged over this long once every receiver decodes
 JOINS = 12
 SECTION = "## Janus SFU (issue 4)"
+MESH_NOTE = """
+Mesh sends one copy per receiver, each with its own encoder and bandwidth estimate; where
+its ratio falls below the receiver count, the sending page ran short of CPU and encoded at
+lower rates, so receivers got less than the upload figure alone suggests.
+"""
 
 
 @dataclass
@@ -144,6 +149,7 @@ def render(figures: list[UploadFigure], joins: list[float]) -> str:
             f"| {n} | {mesh / 1000:.1f} | {mesh / by[('mesh', 1)]:.2f}x "
             f"| {janus / 1000:.1f} | {janus / by[('janus', 1)]:.2f}x |"
         )
+    lines += ["", *MESH_NOTE.strip().splitlines()]
     worst = max(abs(by[("janus", n)] / by[("janus", 1)] - 1) for n in RECEIVERS)
     median = statistics.median(joins)
     lines += [

@@ -71,8 +71,11 @@ client.connect();
 STATS_JS = """
 async () => {
   const h = window.harness;
+  if (!h) return { feeds: {}, bytesSent: 0, publishing: [], errors: [], status: 'loading',
+                   firstFrameAt: {}, startedAt: 0, builds: 0 };  // module still loading
   const out = { feeds: {}, bytesSent: 0, publishing: [], errors: h.errors,
-                status: h.client.status, firstFrameAt: h.firstFrameAt, startedAt: h.startedAt };
+                status: h.client.status, firstFrameAt: h.firstFrameAt, startedAt: h.startedAt,
+                builds: h.media.builds ?? 0 };
   // janus-media.js: one connection per feed; mesh-media.js: one per remote peer
   const links = h.media.watching
     ? [...h.media.watching.values()].map((f) => [f.owner + ':' + f.kind, f.pc])
