@@ -102,3 +102,36 @@ async def test_a_janus_class_in_chromium(
     assert not await room_exists(janus_server, int(teacher["media"]["room"]))
     for page in pages.values():
         await page.context.close()
+
+
+@pytest.fixture
+async def liveclass_on_own_janus(
+    tmp_path: Path, sqlite_template: Path, own_janus: JanusServer
+) -> AsyncIterator[LiveclassServer]:
+    server = LiveclassServer(tmp_path, sqlite_template, own_janus)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_the_class_comes_back_after_a_janus_restart(
+    browser: Browser, liveclass_on_own_janus: LiveclassServer, own_janus: JanusServer
+) -> None:
+    lesson = JanusClass(liveclass_on_own_janus, Platform())
+    await lesson.create_and_start()
+    teacher, ana = await lesson.join("teacher-1"), await lesson.join("ana")
+    base = liveclass_on_own_janus.base_url
+    host = await open_harness(browser, base, lesson.id, teacher["access_token"])
+    student = await open_harness(browser, base, lesson.id, ana["access_token"], camera=False)
+    teacher_feed = f"{teacher['participant_id']}:camera"
+    await wait_for(student, decodes(teacher_feed), what="Ana sees the teacher")
+
+    own_janus.restart()  # every room and session on it is gone
+
+    for page in (host, student):
+        await wait_for(page, lambda s: s["builds"] >= 2, within=30, what="rebuilt on Janus")
+    await wait_for(student, decodes(teacher_feed), within=30, what="Ana sees the teacher again")
+    for page in (host, student):
+        await page.context.close()
+    await lesson.end()
+    await lesson.aclose()

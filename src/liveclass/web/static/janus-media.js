@@ -64,6 +64,8 @@ export class JanusMedia {
     this.watching = new Map();
     this.closed = false;
     this.rebuilds = 0;
+    /** How many times the Janus connection was (re)built; more than 1 after a Janus restart. */
+    this.builds = 0;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.poller = undefined;
 
@@ -144,6 +146,7 @@ export class JanusMedia {
     this.lobby = lobby;
     this.poller = setInterval(() => this.refreshFeeds(lobby), POLL_MS);
     this.rebuilds = 0;
+    this.builds += 1;
     await this.refreshFeeds(lobby);
     for (const kind of this.local.keys()) await this.startPublishing(kind);
   }
