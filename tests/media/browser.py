@@ -70,7 +70,9 @@ client.connect();
 # Decoded frames per remote feed (participant:kind) and bytes this page sent.
 STATS_JS = """
 async () => {
-  const h = window.harness;
+  // the test harness, or the real classroom page (classroom.js exposes window.liveclass)
+  const h = window.harness ?? (window.liveclass?.media && { ...window.liveclass, errors: [],
+    firstFrameAt: {}, startedAt: 0 });
   if (!h) return { feeds: {}, bytesSent: 0, publishing: [], errors: [], status: 'loading',
                    firstFrameAt: {}, startedAt: 0, builds: 0 };  // module still loading
   const out = { feeds: {}, bytesSent: 0, publishing: [], errors: h.errors,
@@ -261,6 +263,19 @@ async def open_harness(
     }
     await page.evaluate("(params) => { window.harnessParams = params; }", params)
     await page.add_script_tag(content=HARNESS_JS, type="module")
+    return page
+
+
+async def open_classroom(browser: Browser, classroom_url: str) -> Page:
+    """The real classroom page (classroom.js picks janus-media.js from the join document)."""
+    context = await browser.new_context(permissions=["camera", "microphone"])
+    page = await context.new_page()
+    console: list[str] = []
+    CONSOLE[page] = console
+    page.on("console", lambda message: console.append(message.text))
+    page.on("pageerror", lambda error: console.append(f"page error: {error}"))
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(classroom_url)
     return page
 
 

@@ -17,6 +17,7 @@ from tests.media.browser import (
     LiveclassServer,
     decodes,
     lacks,
+    open_classroom,
     open_harness,
     wait_for,
 )
@@ -135,3 +136,35 @@ async def test_the_class_comes_back_after_a_janus_restart(
         await page.context.close()
     await lesson.end()
     await lesson.aclose()
+
+
+async def test_the_classroom_page_runs_a_janus_class(
+    browser: Browser, janus_class: JanusClass
+) -> None:
+    teacher = await janus_class.join("teacher-1")
+    ana, ben = await janus_class.join("ana"), await janus_class.join("ben")
+    pages = {
+        who["user_id"]: await open_classroom(browser, who["classroom_url"])
+        for who in (teacher, ana, ben)
+    }
+    teacher_feed = f"{teacher['participant_id']}:camera"
+    for student in ("ana", "ben"):
+        await wait_for(pages[student], decodes(teacher_feed), what=f"{student} sees the teacher")
+
+    # the teacher shares a screen: a second publisher feed
+    await pages["teacher-1"].click("#screen")
+    screen_feed = f"{teacher['participant_id']}:screen"
+    await wait_for(pages["ben"], decodes(screen_feed, 3), what="Ben sees the shared screen")
+
+    # promoted, Ana's classroom turns her camera on and everyone decodes it
+    await janus_class.change_role(ana["participant_id"], "speaker")
+    ana_feed = f"{ana['participant_id']}:camera"
+    for who in ("teacher-1", "ben"):
+        await wait_for(pages[who], decodes(ana_feed), what=f"{who} sees promoted Ana")
+
+    # demoted again, her feed leaves (Janus kicked it; her page unpublished)
+    await janus_class.change_role(ana["participant_id"], "viewer")
+    for who in ("teacher-1", "ben"):
+        await wait_for(pages[who], lacks(ana_feed), what=f"{who} no longer sees Ana")
+    for page in pages.values():
+        await page.context.close()

@@ -35,6 +35,16 @@
  * @property {number|null} screen_feed_id
  */
 
+/**
+ * The classroom's entry point for `media.provider == "janus"` (see classroom.js `createMedia`).
+ * @param {LiveClassClient} client
+ * @param {{media: JanusGrant}} joined the join document, whose `media` is our grant
+ * @param {{iceServers?: RTCIceServer[]}} [options]
+ */
+export async function createMedia(client, joined, { iceServers = [] } = {}) {
+  return new JanusMedia(client, { iceServers, grant: joined.media });
+}
+
 const POLL_MS = 1500;
 const KEEPALIVE_MS = 25000;
 const REQUEST_TIMEOUT_MS = 10000;
@@ -63,6 +73,8 @@ export class JanusMedia {
     /** @type {Map<number, Feed>} feed id -> subscription */
     this.watching = new Map();
     this.closed = false;
+    /** Publishing steps run one after another: two joins under one feed id would clash. */
+    this.queue = Promise.resolve();
     this.rebuilds = 0;
     /** How many times the Janus connection was (re)built; more than 1 after a Janus restart. */
     this.builds = 0;
@@ -92,6 +104,8 @@ export class JanusMedia {
   /** @param {Welcome} _welcome */
   start(_welcome) {
     this.closed = false;
+    // A reconnect of the classroom socket does not disturb media that still flows.
+    if (this.janus?.isOpen()) { this.refreshFeeds(); return; }
     this.rebuild().catch((e) => { this.failed(e); this.lost(); });
   }
 
@@ -105,7 +119,7 @@ export class JanusMedia {
   roleChanged(participantId, _role, _permissions) {
     // Janus already enforces the new role (liveclass edited the room's tokens); we need a new
     // grant to publish after a promotion, and drop our feeds after a demotion.
-    if (participantId === this.selfId) this.regrant().catch((e) => this.failed(e));
+    if (participantId === this.selfId) this.serial(() => this.regrant());
   }
 
   /** @param {any} _message mesh signaling: not used with an SFU */
@@ -114,18 +128,23 @@ export class JanusMedia {
   /** @param {MediaStream} stream @param {StreamKind} kind */
   publish(stream, kind) {
     this.local.set(kind, stream);
-    this.startPublishing(kind).catch((e) => this.failed(e));
+    this.serial(() => this.startPublishing(kind));
   }
 
   /** @param {StreamKind} kind */
   unpublish(kind) {
     this.local.delete(kind);
-    this.stopPublishing(kind);
+    this.serial(async () => this.stopPublishing(kind));
   }
 
   close() {
     this.closed = true;
     this.teardown();
+  }
+
+  /** @param {() => Promise<void>} step */
+  serial(step) {
+    this.queue = this.queue.then(step).catch((e) => this.failed(e));
   }
 
   // -- building and tearing down --------------------------------------------------------
@@ -148,7 +167,7 @@ export class JanusMedia {
     this.rebuilds = 0;
     this.builds += 1;
     await this.refreshFeeds(lobby);
-    for (const kind of this.local.keys()) await this.startPublishing(kind);
+    for (const kind of this.local.keys()) this.serial(() => this.startPublishing(kind));
   }
 
   teardown() {
@@ -368,6 +387,8 @@ class JanusConnection {
       this.request({ janus: 'keepalive', session_id: this.sessionId }).catch(() => {});
     }, KEEPALIVE_MS);
   }
+
+  isOpen() { return this.ws?.readyState === WebSocket.OPEN && this.sessionId !== 0; }
 
   async attach() {
     const reply = await this.request({ janus: 'attach', session_id: this.sessionId, plugin: 'janus.plugin.videoroom' });
