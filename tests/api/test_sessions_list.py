@@ -162,6 +162,8 @@ async def test_private_sessions_listed_only_for_those_who_may_see(
         ({"status": "sleeping"}, "status"),
         ({"sort": "password_hash"}, "sort"),
         ({"from": "not-a-date"}, "from"),
+        ({"to": "0.5"}, "to"),
+        ({"from": "1700000000"}, "from"),
         ({"is_public": "maybe"}, "is_public"),
         ({"search": "s" * 201}, "search"),
     ],

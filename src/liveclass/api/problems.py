@@ -149,3 +149,47 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    _document_problems(app)
+
+
+_BODY_ERRORS = {
+    "400": "Malformed JSON",
+    "413": "The request body is too large",
+    "422": "Invalid input; `errors` names each field",
+}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the handlers above do: every 4xx/5xx answer is a
+    problem (``application/problem+json``), and bodies may be refused as malformed (400),
+    too large (413) or invalid (422)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                _document_operation(operation, content)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation(operation: dict[str, Any], content: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    if "requestBody" in operation:
+        for status, description in _BODY_ERRORS.items():
+            responses.setdefault(status, {"description": description})
+    if operation.get("parameters"):
+        responses.setdefault("422", {"description": _BODY_ERRORS["422"]})
+    for status, response in responses.items():
+        if status[0] in "45":
+            response["content"] = content

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -54,21 +54,34 @@ class SessionCreate(_Strict):
     default_role: JoinRole = Field(default="viewer", description="Role of people who join.")
 
 
+def _not_null(schema: dict[str, Any]) -> None:
+    """Document a PATCH field as omittable but not nullable (the API refuses an explicit null)."""
+    options = schema.pop("anyOf", [])
+    kept = [o for o in options if o.get("type") != "null"]
+    if len(kept) == 1:
+        schema.update(kept[0])
+    elif kept:
+        schema["anyOf"] = kept
+
+
+_OMITTABLE = Field(default=None, json_schema_extra=_not_null)
+
+
 class SessionUpdate(_Strict):
-    title: Title | None = None
+    title: Title | None = _OMITTABLE
     description: Description | None = None
     course_id: ExternalId | None = None
     booking_id: ExternalId | None = None
-    session_type: SessionType | None = None
-    scheduled_at: AwareDatetime | None = None
-    duration: Duration | None = None
-    max_participants: Capacity | None = None
-    is_public: bool | None = None
-    is_recorded: bool | None = None
-    waiting_room: bool | None = None
+    session_type: SessionType | None = _OMITTABLE
+    scheduled_at: AwareDatetime | None = _OMITTABLE
+    duration: Duration | None = _OMITTABLE
+    max_participants: Capacity | None = _OMITTABLE
+    is_public: bool | None = _OMITTABLE
+    is_recorded: bool | None = _OMITTABLE
+    waiting_room: bool | None = _OMITTABLE
     password: Password | None = Field(default=None, description="null removes the password.")
-    provider: ProviderName | None = None
-    default_role: JoinRole | None = None
+    provider: ProviderName | None = _OMITTABLE
+    default_role: JoinRole | None = _OMITTABLE
 
 
 NULLABLE_ON_UPDATE = frozenset({"description", "course_id", "booking_id", "password"})

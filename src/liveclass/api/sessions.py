@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import BeforeValidator
 
 from liveclass.api.deps import CallerDep, ServicesDep
 from liveclass.api.schemas import (
@@ -42,6 +44,15 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The session's state does not allow this"},
     422: {"description": "Invalid input"},
 }
+
+def _iso_only(value: object) -> object:
+    # pydantic reads a bare number as a unix time; the document promises ISO 8601 only.
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?([eE][+-]?\d+)?\s*", value):
+        raise ValueError("expected an ISO 8601 date or date-time")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
 
 SortKey = Literal["scheduled_at", "-scheduled_at", "created_at", "-created_at", "title", "-title"]
 
@@ -112,8 +123,8 @@ async def list_sessions(
     status: SessionStatus | None = None,
     session_type: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
     is_public: bool | None = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
+    from_: Annotated[IsoDateTime | None, Query(alias="from")] = None,
+    to: Annotated[IsoDateTime | None, Query()] = None,
     search: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     sort: SortKey = "scheduled_at",
 ) -> Page[SessionOut]:
