@@ -181,7 +181,7 @@ class JanusClass:
         self.teacher = "teacher-1"
         self.http = httpx.AsyncClient(base_url=server.base_url, timeout=15)
 
-    def _auth(self, sub: str) -> dict[str, str]:
+    def auth(self, sub: str) -> dict[str, str]:
         roles = ("teacher",) if sub == self.teacher else ("student",)
         return self.platform.auth(sub, *roles, name=sub.title())
 
@@ -195,17 +195,17 @@ class JanusClass:
             "default_role": "viewer",
             **overrides,
         }
-        r = await self.http.post("/api/v1/sessions", json=body, headers=self._auth(self.teacher))
+        r = await self.http.post("/api/v1/sessions", json=body, headers=self.auth(self.teacher))
         assert r.status_code == 201, r.text
         self.id = r.json()["id"]
         r = await self.http.post(
-            f"/api/v1/sessions/{self.id}/start", headers=self._auth(self.teacher)
+            f"/api/v1/sessions/{self.id}/start", headers=self.auth(self.teacher)
         )
         assert r.status_code == 200, r.text
 
     async def join(self, sub: str) -> dict[str, Any]:
         r = await self.http.post(
-            f"/api/v1/sessions/{self.id}/join", json={}, headers=self._auth(sub)
+            f"/api/v1/sessions/{self.id}/join", json={}, headers=self.auth(sub)
         )
         assert r.status_code == 200, r.text
         joined: dict[str, Any] = r.json()
@@ -215,21 +215,19 @@ class JanusClass:
         r = await self.http.patch(
             f"/api/v1/sessions/{self.id}/participants/{participant_id}",
             json={"role": role},
-            headers=self._auth(self.teacher),
+            headers=self.auth(self.teacher),
         )
         assert r.status_code == 200, r.text
 
     async def kick(self, participant_id: str) -> None:
         r = await self.http.post(
             f"/api/v1/sessions/{self.id}/participants/{participant_id}/kick",
-            headers=self._auth(self.teacher),
+            headers=self.auth(self.teacher),
         )
         assert r.status_code == 200, r.text
 
     async def end(self) -> None:
-        r = await self.http.post(
-            f"/api/v1/sessions/{self.id}/end", headers=self._auth(self.teacher)
-        )
+        r = await self.http.post(f"/api/v1/sessions/{self.id}/end", headers=self.auth(self.teacher))
         assert r.status_code == 200, r.text
 
     async def aclose(self) -> None:
