@@ -50,9 +50,7 @@ def test_token_accepted_by_verifier(tmp_path: Path) -> None:
     from liveclass.config import Settings
 
     token = _run(tmp_path, "token", "--sub", "u-1", "--ttl", "60").stdout.strip()
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, jwt_secret=JWT_SECRET, secret_key="k" * 40
-    )
+    settings = Settings(_env_file=None, jwt_secret=JWT_SECRET, secret_key="k" * 40)
     caller = asyncio.run(PlatformVerifier(settings).verify(token))
     assert caller.user_id == "u-1"
     assert caller.may_create_sessions

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.openapi import from_asgi
+from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi.checks import (
     allow_header_conformance,
     negative_data_rejection,
@@ -38,7 +39,7 @@ def _remove_database() -> Iterator[None]:
 
 @schema.include(path_regex="^(?!.*/ws$)").parametrize()
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms(case: Case, platform: Platform) -> None:
+def test_api_conforms(case: Case[APIOperation], platform: Platform) -> None:
     case.call_and_validate(
         headers=platform.auth("fuzz-teacher", "teacher"),
         # Rules no schema can state (a start time in the past, a booking owned by someone
