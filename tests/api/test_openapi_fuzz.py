@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -39,7 +40,7 @@ def _remove_database() -> Iterator[None]:
 
 @schema.include(path_regex="^(?!.*/ws$)").parametrize()
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms(case: Case[APIOperation], platform: Platform) -> None:
+def test_api_conforms(case: Case[APIOperation[Any, Any, Any, Any]], platform: Platform) -> None:
     case.call_and_validate(
         headers=platform.auth("fuzz-teacher", "teacher"),
         # Rules no schema can state (a start time in the past, a booking owned by someone
