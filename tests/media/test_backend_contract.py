@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,13 @@ async def test_close_room_is_idempotent(backend: MediaBackend) -> None:
     room = await backend.open_room(a_spec())
     await backend.close_room(room)
     await backend.close_room(room)
+
+
+async def test_recording_can_be_started_and_stopped(backend: MediaBackend, tmp_path: Path) -> None:
+    room = await backend.open_room(a_spec())
+    records_itself = await backend.start_recording(room, tmp_path)
+    assert isinstance(records_itself, bool)  # False: the recorder must join as a peer
+    await backend.stop_recording(room)
+    await backend.stop_recording(room)  # idempotent
+    await backend.close_room(room)
+    await backend.stop_recording(room)  # harmless once the room is gone

@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -182,3 +183,22 @@ async def test_closing_the_room_destroys_it_for_everyone_in_it(
     with pytest.raises(VideoRoomError) as gone:
         await late.join()
     assert gone.value.code == 426
+
+
+async def test_recording_writes_janus_files_for_the_publisher(
+    janus: JanusBackend, room: MediaRoom, peers: list[Any], tmp_path: Path
+) -> None:
+    teacher = await publishing(janus, room, someone(Role.HOST), peers)
+    student = await watching(janus, room, teacher.grant["feed_id"], peers)
+    assert await student.wait_for_frames(3) >= 3
+    assert await janus.start_recording(room, tmp_path) is True
+    frames = student.frames_decoded
+    assert await student.wait_for_frames(frames + 40) >= frames + 40  # ~2 s of video
+    await janus.stop_recording(room)
+    sizes = recorded_video_sizes(tmp_path)
+    assert sizes, "Janus wrote no *-video-*.mjr file"
+    assert all(size > 0 for size in sizes)
+
+
+def recorded_video_sizes(directory: Path) -> list[int]:
+    return [path.stat().st_size for path in directory.glob("*-video-*.mjr")]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -162,6 +163,35 @@ class JanusBackend:
             except VideoRoomError as exc:
                 if exc.code != NO_SUCH_ROOM:
                     raise _refused(exc) from exc
+
+    # -- recording --------------------------------------------------------------------
+
+    async def start_recording(self, room: MediaRoom, directory: Path) -> bool:
+        """Janus writes one ``.mjr`` per media line of every publisher into ``directory``
+        (a path on the Janus machine), including publishers who join later."""
+        async with self._janus.videoroom(_server(room)) as handle:
+            try:
+                await self._ensure(handle, room)
+                edit = self._room_request(room, "edit")
+                edit["new_rec_dir"] = str(directory)
+                await handle.request(edit)
+                await self._set_recording(handle, room, on=True)
+            except VideoRoomError as exc:
+                raise _refused(exc) from exc
+        return True
+
+    async def stop_recording(self, room: MediaRoom) -> None:
+        async with self._janus.videoroom(_server(room)) as handle:
+            try:
+                await self._set_recording(handle, room, on=False)
+            except VideoRoomError as exc:
+                if exc.code != NO_SUCH_ROOM:  # a room that is gone records nothing
+                    raise _refused(exc) from exc
+
+    async def _set_recording(self, handle: VideoRoomHandle, room: MediaRoom, *, on: bool) -> None:
+        body = self._room_request(room, "enable_recording")
+        body["record"] = on
+        await handle.request(body)
 
     # -- placement --------------------------------------------------------------------
 
