@@ -62,18 +62,47 @@ def postgres_server() -> Iterator[str]:
         shutil.chown(root, "postgres", "postgres")
     port = free_port()
     subprocess.run(
-        _as_postgres_user([_pg_bin("initdb"), "-D", str(data), "-U", "liveclass",
-                           "--auth=trust", "-E", "UTF8", "--no-sync"]),
-        check=True, capture_output=True,
+        _as_postgres_user(
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "liveclass",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
     )
     log_file = open(log, "wb")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
-        _as_postgres_user([
-            _pg_bin("postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port),
-            "-k", str(root), "-c", "fsync=off", "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off", "-c", "max_connections=300",
-        ]),
-        stdout=subprocess.DEVNULL, stderr=log_file,
+        _as_postgres_user(
+            [
+                _pg_bin("postgres"),
+                "-D",
+                str(data),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-k",
+                str(root),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
     )
     try:
         _wait_for_port(port, proc, "postgres", log)
@@ -108,9 +137,21 @@ def redis_server() -> Iterator[str]:
     log = root / "log"
     log_file = open(log, "wb")  # noqa: SIM115 - closed in the finally below
     proc = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no", "--dir", str(root)],
-        stdout=log_file, stderr=subprocess.STDOUT,
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_for_port(port, proc, "redis", log)

@@ -45,6 +45,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid input"},
 }
 
+
 def _iso_only(value: object) -> object:
     # pydantic reads a bare number as a unix time; the document promises ISO 8601 only.
     if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?([eE][+-]?\d+)?\s*", value):
