@@ -71,7 +71,8 @@ class ParticipantRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
-    # Bumped on kick and role change: access tokens carry it, older ones stop working.
+    # Bumped on kick and deny: access tokens carry it, older ones stop working. A role
+    # change needs no bump: the realtime channel reads the role from this row, not the token.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     first_joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
