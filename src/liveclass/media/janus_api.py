@@ -52,24 +52,16 @@ class JanusClient:
     @asynccontextmanager
     async def videoroom(self, server: str) -> AsyncIterator[VideoRoomHandle]:
         """A videoroom plugin handle on ``server`` for the duration of the block."""
-        session = await self._call(server, server, {"janus": "create"})
+        session = await self.post(server, server, {"janus": "create"})
         session_url = f"{server.rstrip('/')}/{session['data']['id']}"
         try:
-            handle = await self._call(session_url, server, {"janus": "attach", "plugin": VIDEOROOM})
+            handle = await self.post(session_url, server, {"janus": "attach", "plugin": VIDEOROOM})
             yield VideoRoomHandle(self, f"{session_url}/{handle['data']['id']}", server)
         finally:
             await self._destroy_quietly(session_url)
 
-    async def info(self, server: str) -> dict[str, Any]:
-        try:
-            response = await self._http.get(f"{server.rstrip('/')}/info")
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise media_unavailable(server, type(exc).__name__) from exc
-        info: dict[str, Any] = response.json()
-        return info
-
-    async def _call(self, url: str, server: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def post(self, url: str, server: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One Janus API request to ``url`` (a server, session or handle URL)."""
         body = {**body, "transaction": secrets.token_hex(8)}
         if self._api_secret:
             body["apisecret"] = self._api_secret
@@ -106,7 +98,7 @@ class VideoRoomHandle:
         self.server = server
 
     async def request(self, body: dict[str, Any]) -> dict[str, Any]:
-        reply = await self._client._call(self._url, self.server, {"janus": "message", "body": body})
+        reply = await self._client.post(self._url, self.server, {"janus": "message", "body": body})
         data: dict[str, Any] = reply.get("plugindata", {}).get("data", {})
         if "error_code" in data:
             raise VideoRoomError(int(data["error_code"]), str(data.get("error", "")))
