@@ -45,7 +45,7 @@ async def wait_until(
     within: float = 20.0,
     what: str = "media",
 ) -> dict[str, dict[str, Any]]:
-    """Poll the page's stats until ``check`` holds; fail with the last stats after ``timeout``."""
+    """Poll the page's stats until ``check`` holds; fail with the last stats after ``within``."""
     deadline = asyncio.get_running_loop().time() + within
     stats: dict[str, dict[str, Any]] = {}
     while asyncio.get_running_loop().time() < deadline:

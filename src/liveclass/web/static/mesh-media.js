@@ -4,6 +4,9 @@
  * "perfect negotiation" pattern and trickle ICE. DOM-free; implements `MediaTransport`.
  *
  * Rules that keep both ends of every link in step:
+ * - one side of a new link makes the first offer, the other waits for it: the newcomer
+ *   (unless it may not publish), which avoids glare while both ends set up at once.
+ *   Later renegotiations (screen share) use perfect negotiation.
  * - a welcome (first connect or reconnect) rebuilds every link; `peer_joined` rebuilds the
  *   link to that peer; `peer_left` closes it. The server orders `peer_joined` before any
  *   signal of the newcomer, so both ends always build their new link together.
@@ -53,7 +56,8 @@ export class MeshMedia {
     this.roles.clear();
     for (const peer of welcome.peers) {
       this.roles.set(peer.participant_id, peer.role);
-      this.link(peer.participant_id, peer.role);
+      // We are the newcomer: we make the first offer to everyone.
+      this.link(peer.participant_id, peer.role, this.canPublish);
     }
   }
 
@@ -61,7 +65,8 @@ export class MeshMedia {
   peerJoined(peer) {
     this.roles.set(peer.participant_id, peer.role);
     this.drop(peer.participant_id);
-    this.link(peer.participant_id, peer.role);
+    // The newcomer offers first, unless it may not publish.
+    this.link(peer.participant_id, peer.role, this.canPublish && !PUBLISHING_ROLES.has(peer.role));
   }
 
   /** @param {string} participantId */
@@ -74,20 +79,22 @@ export class MeshMedia {
   roleChanged(participantId, role) {
     if (participantId === this.selfId) {
       // Our own grant changed: every link starts over with the new direction.
-      for (const [pid, link] of [...this.links]) { this.drop(pid); this.link(pid, link.role); }
-      for (const [pid, peerRole] of this.roles) if (!this.links.has(pid)) this.link(pid, peerRole);
+      for (const pid of [...this.links.keys()]) this.drop(pid);
+      for (const [pid, peerRole] of this.roles) this.link(pid, peerRole, this.firstOfferer(pid, peerRole));
       return;
     }
     this.roles.set(participantId, role);
     this.drop(participantId);
-    this.link(participantId, role);
+    this.link(participantId, role, this.firstOfferer(participantId, role));
   }
 
   /** @param {any} message an offer, answer or candidate from a peer */
   signal(message) {
     let link = this.links.get(message.from);
-    if (!link && message.type === 'offer') link = this.link(message.from, this.roles.get(message.from) || 'speaker', true);
-    link?.handle(message).catch((e) => console.warn('signaling with', message.from, 'failed:', e));
+    if (!link && message.type === 'offer') {
+      link = this.link(message.from, this.roles.get(message.from) || 'speaker', false, true);
+    }
+    link?.enqueue(message);
   }
 
   /** @param {MediaStream} stream @param {StreamKind} kind */
@@ -119,13 +126,20 @@ export class MeshMedia {
   }
 
   /**
-   * @param {string} pid @param {string} role @param {boolean} [force] the peer offered to us
+   * @param {string} pid @param {string} role
+   * @param {boolean} [offerFirst] we make the first offer on this link
+   * @param {boolean} [force] the peer offered to us
    * @returns {PeerLink | undefined}
    */
-  link(pid, role, force = false) {
+  /** Both ends rebuild at once (a role change): the publisher with the lower id offers. */
+  firstOfferer(/** @type {string} */ pid, /** @type {string} */ role) {
+    return this.canPublish && (!PUBLISHING_ROLES.has(role) || this.selfId < pid);
+  }
+
+  link(pid, role, offerFirst = false, force = false) {
     if (this.closed || pid === this.selfId) return undefined;
     if (!force && !this.canPublish && !PUBLISHING_ROLES.has(role)) return undefined;
-    const link = new PeerLink(this, pid, role);
+    const link = new PeerLink(this, pid, role, offerFirst);
     this.links.set(pid, link);
     if (this.canPublish) for (const stream of this.local.values()) link.addStream(stream);
     return link;
@@ -142,15 +156,22 @@ export class MeshMedia {
 
 /** One RTCPeerConnection to one peer, negotiated the "perfect negotiation" way. */
 class PeerLink {
-  /** @param {MeshMedia} media @param {string} pid @param {string} role */
-  constructor(media, pid, role) {
+  /** @param {MeshMedia} media @param {string} pid @param {string} role @param {boolean} offerFirst */
+  constructor(media, pid, role, offerFirst) {
     this.media = media;
     this.pid = pid;
     this.role = role;
     // Exactly one side of each pair is polite: it yields when both offer at once.
     this.polite = media.selfId < pid;
+    // Until the first exchange completes, only the first offerer may offer.
+    this.negotiated = offerFirst;
     this.makingOffer = false;
     this.ignoreOffer = false;
+    this.settingRemoteAnswer = false;
+    /** @type {(RTCIceCandidateInit | null)[]} */
+    this.pendingCandidates = [];
+    /** @type {Promise<void>} */
+    this.queue = Promise.resolve();
     /** @type {Map<string, StreamKind>} */
     this.remoteKinds = new Map();
     /** @type {Map<string, RTCRtpSender[]>} */
@@ -172,36 +193,73 @@ class PeerLink {
   }
 
   async offer() {
-    if (!this.media.canPublish) return;
+    if (!this.media.canPublish || !this.negotiated) return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();
-      const sdp = this.pc.localDescription?.sdp ?? '';
-      this.media.client.send({ type: 'offer', to: this.pid, sdp, streams: this.media.streamKinds() });
+      this.sendDescription();
+    } catch (e) {
+      console.warn('offer to', this.pid, 'failed:', e);
     } finally {
       this.makingOffer = false;
     }
+  }
+
+  /** Send what setLocalDescription() produced: an offer, or an answer if an offer came in. */
+  sendDescription() {
+    const description = this.pc.localDescription;
+    if (!description) return;
+    const message = { type: description.type, to: this.pid, sdp: description.sdp };
+    if (description.type === 'offer') Object.assign(message, { streams: this.media.streamKinds() });
+    this.media.client.send(message);
+  }
+
+  /** Signals are handled one at a time, in arrival order: each step awaits the browser. */
+  enqueue(/** @type {any} */ message) {
+    this.queue = this.queue
+      .then(() => this.handle(message))
+      .catch((e) => console.warn('signaling with', this.pid, 'failed:', e));
   }
 
   /** @param {any} m */
   async handle(m) {
     const pc = this.pc;
     if (m.type === 'candidate') {
-      try {
-        await pc.addIceCandidate(m.candidate ?? undefined);
-      } catch (e) {
-        if (!this.ignoreOffer) throw e;
-      }
+      // Candidates can arrive before any description we accepted (we ignored a colliding
+      // offer, and its answer is still to come): keep them for when it does.
+      if (!pc.remoteDescription) this.pendingCandidates.push(m.candidate);
+      else await this.addCandidate(m.candidate);
       return;
     }
-    const collision = m.type === 'offer' && (this.makingOffer || pc.signalingState !== 'stable');
+    // An answer being applied leaves "stable" only briefly: an offer then is no collision.
+    const readyForOffer = !this.makingOffer
+      && (pc.signalingState === 'stable' || this.settingRemoteAnswer);
+    const collision = m.type === 'offer' && !readyForOffer;
     this.ignoreOffer = !this.polite && collision;
     if (this.ignoreOffer) return;
     if (m.type === 'offer') for (const [id, kind] of Object.entries(m.streams || {})) this.remoteKinds.set(id, kind);
-    await pc.setRemoteDescription({ type: m.type, sdp: m.sdp });
+    this.settingRemoteAnswer = m.type === 'answer';
+    try {
+      await pc.setRemoteDescription({ type: m.type, sdp: m.sdp });
+    } finally {
+      this.settingRemoteAnswer = false;
+    }
+    for (const candidate of this.pendingCandidates.splice(0)) await this.addCandidate(candidate);
     if (m.type === 'offer') {
       await pc.setLocalDescription();
-      this.media.client.send({ type: 'answer', to: this.pid, sdp: pc.localDescription?.sdp ?? '' });
+      this.sendDescription();
+      // From now on either side may renegotiate; the browser asks again if it still needs to.
+      this.negotiated = true;
+    }
+  }
+
+  /** @param {RTCIceCandidateInit | null} candidate */
+  async addCandidate(candidate) {
+    try {
+      await this.pc.addIceCandidate(candidate ?? undefined);
+    } catch (e) {
+      // A candidate of a description we ignored or replaced no longer applies.
+      if (!this.ignoreOffer) console.debug('candidate from', this.pid, 'not applicable:', e);
     }
   }
 
