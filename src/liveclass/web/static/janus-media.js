@@ -73,6 +73,7 @@ export class JanusMedia {
     /** @type {Map<number, Feed>} feed id -> subscription */
     this.watching = new Map();
     this.closed = false;
+    this.refreshing = false;
     /** Publishing steps run one after another: two joins under one feed id would clash. */
     this.queue = Promise.resolve();
     this.rebuilds = 0;
@@ -222,10 +223,27 @@ export class JanusMedia {
     const stream = this.local.get(kind);
     if (!this.janus || !grant?.can_publish || !stream) return;
     this.stopPublishing(kind);
-    const janus = this.janus;
+    try {
+      await this.joinAndPublish(this.janus, grant, stream, kind);
+    } catch (e) {
+      this.stopPublishing(kind); // e.g. Janus refused a stale grant (433): leave nothing behind
+      throw e;
+    }
+  }
+
+  /**
+   * @param {JanusConnection} janus @param {JanusGrant} grant
+   * @param {MediaStream} stream @param {StreamKind} kind
+   */
+  async joinAndPublish(janus, grant, stream, kind) {
     const handle = await janus.attach();
     const feed = new Feed(handle, this.newPeerConnection(), kind, this.selfId);
     this.publishing.set(kind, feed);
+    handle.onEvent = (data) => {
+      // kicked (a demotion or a kick), the room destroyed, or the connection hung up
+      if (data.kicked !== undefined || data.videoroom === 'destroyed' || data.leaving === 'ok'
+          || data.hangup) this.stopPublishing(kind);
+    };
     await handle.message({
       request: 'join', ptype: 'publisher', room: grant.room, pin: grant.pin, token: grant.token,
       id: kind === 'screen' ? grant.screen_feed_id : grant.feed_id, display: `${kind}:${this.selfId}`,
@@ -237,9 +255,6 @@ export class JanusMedia {
     await feed.pc.setLocalDescription();
     const reply = await handle.message({ request: 'publish' }, feed.pc.localDescription);
     if (reply.jsep) await feed.pc.setRemoteDescription(reply.jsep);
-    handle.onEvent = (data) => {
-      if (data.kicked !== undefined || data.videoroom === 'destroyed' || data.leaving === 'ok') this.stopPublishing(kind);
-    };
   }
 
   /** @param {StreamKind} kind */
@@ -254,6 +269,18 @@ export class JanusMedia {
 
   /** @param {JanusHandle} [lobby] */
   async refreshFeeds(lobby = this.lobby) {
+    // One refresh at a time, or a slow subscribe could be started twice for one feed.
+    if (this.refreshing) return;
+    this.refreshing = true;
+    try {
+      await this.syncFeeds(lobby);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  /** Subscribe to every publisher feed in the room but our own; drop feeds that left. */
+  async syncFeeds(/** @type {JanusHandle | undefined} */ lobby) {
     const grant = this.grant;
     if (!lobby || !grant || this.closed) return;
     let reply;
@@ -270,7 +297,9 @@ export class JanusMedia {
     }
     for (const feed of [...this.watching.keys()]) if (!live.has(feed)) this.stopWatching(feed);
     for (const [feed, display] of live) {
-      if (!this.watching.has(feed)) await this.startWatching(feed, display).catch((e) => this.failed(e));
+      if (this.watching.has(feed)) continue;
+      // The feed may have left meanwhile; the next refresh tries again if it is still there.
+      await this.startWatching(feed, display).catch(() => this.stopWatching(feed));
     }
   }
 
