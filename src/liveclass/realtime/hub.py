@@ -12,14 +12,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from liveclass.auth.issued import AccessClaims
 from liveclass.control.participants import check_access
 from liveclass.db import attendance
 from liveclass.db.participants import get_participant
+from liveclass.db.recordings import active_recording
 from liveclass.db.sessions import get_session
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.domain.errors import DomainError, Unauthorized
+from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
-from liveclass.domain.roles import Role
+from liveclass.domain.roles import Action, Role, role_allows
 from liveclass.realtime.bus import Bus, BusMessage
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.errors import CloseError
@@ -77,7 +80,10 @@ class Hub:
 
     async def connect(self, token: str, session_id: uuid.UUID, instance: str) -> Connection:
         """Check the token against the database and put the socket in its room."""
-        session, row = await self._admissible(token, session_id)
+        claims = self._claims(token, session_id)
+        if claims.hidden:
+            return await self._connect_recorder(claims, instance[:64])
+        session, row = await self._admissible(claims, session_id)
         conn = self._new_connection(row, instance[:64])
         room = await self._room(session_id)
         room.connections[conn.id] = conn
@@ -93,9 +99,7 @@ class Hub:
             }, moderators_only=True)
         return conn
 
-    async def _admissible(
-        self, token: str, session_id: uuid.UUID
-    ) -> tuple[LiveSessionRow, ParticipantRow]:
+    def _claims(self, token: str, session_id: uuid.UUID) -> AccessClaims:
         try:
             claims = self.services.issuer.verify_access(token)
         except Unauthorized as exc:
@@ -103,6 +107,11 @@ class Hub:
         if claims.session_id != session_id:
             raise CloseError(CloseCode.UNAUTHORIZED, "TOKEN_WRONG_SESSION",
                              "The token is for another session.")
+        return claims
+
+    async def _admissible(
+        self, claims: AccessClaims, session_id: uuid.UUID
+    ) -> tuple[LiveSessionRow, ParticipantRow]:
         async with self.services.db.transaction() as tx:
             session = await get_session(tx, session_id)
             row = await get_participant(tx, session_id, claims.participant_id)
@@ -116,6 +125,34 @@ class Hub:
                              exc.detail) from exc
         assert row is not None
         return session, row
+
+    async def _connect_recorder(self, claims: AccessClaims, instance: str) -> Connection:
+        """The hidden recorder: publishers learn of it from ``recorder_joined`` (and from
+        ``welcome.recorders``) and send it their media; nobody sees it in the roster."""
+        async with self.services.db.transaction() as tx:
+            session = await get_session(tx, claims.session_id)
+        if session is None:
+            raise CloseError(CloseCode.NOT_FOUND, "SESSION_NOT_FOUND", "No such session.")
+        if session.status != SessionStatus.LIVE:
+            raise CloseError(CloseCode.ENDED, "SESSION_NOT_LIVE", "Only a live class records.")
+        settings = self.services.settings
+        conn = Connection(
+            id=self.node_prefix + uuid.uuid4().hex, session_id=claims.session_id,
+            participant_id=claims.participant_id, user_id=claims.user_id, name=claims.name,
+            role=Role.VIEWER, instance=instance, state=ConnectionState.JOINED, hidden=True,
+            chat_bucket=TokenBucket(rate=settings.ws_messages_per_second, burst=settings.ws_burst),
+            signal_bucket=TokenBucket(
+                rate=settings.ws_messages_per_second * SIGNALING_HEADROOM,
+                burst=settings.ws_burst * SIGNALING_HEADROOM,
+            ),
+        )
+        room = await self._room(claims.session_id)
+        room.connections[conn.id] = conn
+        conn.push_first(encode(self._welcome(conn, session, room)))
+        pid = str(conn.participant_id)
+        await self._deliver(conn.session_id, {"type": "recorder_joined", "participant_id": pid},
+                            exclude=pid)
+        return conn
 
     def _new_connection(self, row: ParticipantRow, instance: str) -> Connection:
         settings = self.services.settings
@@ -161,6 +198,12 @@ class Hub:
     def _welcome(self, conn: Connection, session: LiveSessionRow, room: Room) -> dict[str, Any]:
         settings = self.services.settings
         me = str(conn.participant_id)
+        # Someone in the waiting room is not in the class yet: they see nobody.
+        inside = conn.state is ConnectionState.JOINED
+        peers = [p.as_message() for pid, p in room.peers.items() if pid != me and inside]
+        waiting = [
+            {"participant_id": k, "name": v} for k, v in room.waiting.items()
+        ] if inside and role_allows(conn.role, Action.MODERATE) else []
         return {
             "type": "welcome",
             "connection_id": conn.id,
@@ -170,8 +213,10 @@ class Hub:
                 "role": conn.role.value, "status": conn.state.value,
                 "permissions": permissions_of(conn.role),
             },
-            "peers": [p.as_message() for pid, p in room.peers.items() if pid != me],
-            "waiting": [{"participant_id": k, "name": v} for k, v in room.waiting.items()],
+            "peers": peers,
+            "waiting": waiting,
+            "recorders": sorted(r for r in room.recorders if r != me),
+            "recording": room.recording,
             "limits": {
                 "max_message_bytes": settings.ws_max_message_bytes,
                 "messages_per_second": settings.ws_messages_per_second,
@@ -192,6 +237,8 @@ class Hub:
                 await attendance.close_interval(tx, connection_id=conn.id)
         if not conn.replaced and conn.entered:
             await self._deliver(conn.session_id, {"type": "peer_left", "participant_id": pid})
+        elif not conn.replaced and conn.hidden:
+            await self._deliver(conn.session_id, {"type": "recorder_left", "participant_id": pid})
         elif not conn.replaced and was_waiting:
             await self._deliver(conn.session_id, {"type": "waiting_left", "participant_id": pid},
                                 moderators_only=True)
@@ -213,6 +260,7 @@ class Hub:
         async with self.services.db.transaction() as tx:
             pids = await attendance.connected_participants(tx, session_id=room.session_id)
             rows = [await get_participant(tx, room.session_id, pid) for pid in pids]
+            room.recording = await active_recording(tx, room.session_id) is not None
         for row in rows:
             if row is not None and str(row.id) not in room.peers:
                 room.peers[str(row.id)] = Peer(str(row.id), row.name, row.role)
@@ -343,6 +391,15 @@ class Hub:
 
     async def participant_admitted(self, session_id: uuid.UUID, participant_id: uuid.UUID) -> None:
         await self._publish(session_id, {"op": "admit", "participant_id": str(participant_id)})
+
+    async def recording_changed(
+        self, session_id: uuid.UUID, recording_id: uuid.UUID, state: str
+    ) -> None:
+        on = state in ("starting", "recording")
+        await self._deliver(session_id, {
+            "type": "recording_state", "recording": on, "state": state,
+            "recording_id": str(recording_id),
+        })
 
 
 def _channel(session_id: uuid.UUID) -> str:
