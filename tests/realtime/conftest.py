@@ -88,7 +88,12 @@ class Peer:
                 raise AssertionError(f"no matching message within {within}s; got {kinds}")
             await asyncio.sleep(0.01)
 
-    async def wait_type(self, kind: str, *, within: float = 5.0, **match: Any) -> dict[str, Any]:
+    async def wait_type(
+        self, kind: str, *, within: float = 5.0, sender: str | None = None, **match: Any
+    ) -> dict[str, Any]:
+        """The first message of type ``kind`` with these fields (``sender``: its ``from``)."""
+        if sender is not None:
+            match["from"] = sender
         return await self.wait_for(
             lambda m: m.get("type") == kind and all(m.get(k) == v for k, v in match.items()),
             within,

@@ -104,8 +104,8 @@ async def test_signaling_reaches_only_the_addressed_peer(classroom: Classroom) -
     await a.send({"type": "candidate", "to": host.pid, "candidate": {
         "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0",
         "sdpMLineIndex": 0}})
-    await host.wait_type("answer", **{"from": a.pid})
-    await host.wait_type("candidate", **{"from": a.pid})
+    await host.wait_type("answer", sender=a.pid)
+    await host.wait_type("candidate", sender=a.pid)
     await b.send({"type": "ping", "nonce": "n1"})
     await b.wait_type("pong", nonce="n1")
     assert not b.of_type("offer") and not b.of_type("answer") and not b.of_type("candidate")

@@ -53,7 +53,7 @@ async def test_a_room_spans_two_nodes(rooms: tuple[Classroom, Classroom]) -> Non
     await student.send({"type": "chat", "text": "from node b"})
     await host.wait_type("chat", text="from node b")
     await host.send({"type": "offer", "to": student.pid, "sdp": "v=0", "streams": {}})
-    await student.wait_type("offer", **{"from": host.pid})
+    await student.wait_type("offer", sender=host.pid)
     # a kick handled by node a closes the socket held by node b
     r = await on_a.api.post(
         f"/api/v1/sessions/{on_a.session_id}/participants/{student.pid}/kick",
