@@ -19,6 +19,7 @@ from liveclass.domain.errors import Unavailable
 from liveclass.notify.webhooks import WebhookSender
 from liveclass.realtime.bus import create_bus
 from liveclass.realtime.hub import Hub, default_node_id
+from liveclass.recording import capture
 from liveclass.services import Services, build_services
 from liveclass.web import pages
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await capture.shutdown(services)
             await hub.stop()
             await services.db.close()
 

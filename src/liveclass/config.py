@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Provider = Literal["mesh", "janus"]
+RecordingStorageKind = Literal["local", "s3"]
 
 
 def _split_csv(value: object) -> object:
@@ -56,13 +57,29 @@ class Settings(BaseSettings):
 
     recordings_dir: str = "./var/recordings"
     recording_retention_days: int = Field(default=90, ge=1)
+    # Where captures are written while a class records (Janus's rec_dir, the mesh recorder's
+    # files) before they are processed into storage. Janus writes here too, so with Janus on
+    # another machine this must be a folder both see.
+    recording_work_dir: str = "./var/recording-work"
+    recording_storage: RecordingStorageKind = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_prefix: str = ""
+    # Host addresses the mesh recorder gathers ICE candidates on; empty means every
+    # non-loopback address (set 127.0.0.1 where loopback is the only network).
+    recorder_ice_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     max_body_bytes: int = Field(default=65_536, ge=1024)
     ws_max_message_bytes: int = Field(default=16_384, ge=1024)
     ws_messages_per_second: float = Field(default=20.0, gt=0)
     ws_burst: int = Field(default=40, ge=1)
 
-    @field_validator("stun_urls", "turn_urls", "janus_urls", mode="before")
+    @field_validator(
+        "stun_urls", "turn_urls", "janus_urls", "recorder_ice_addresses", mode="before"
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -94,6 +111,8 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET must be at least 32 characters")
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_URL needs WEBHOOK_SECRET to sign the events")
+        if self.recording_storage == "s3" and not self.s3_bucket:
+            raise ValueError("RECORDING_STORAGE=s3 needs S3_BUCKET")
         if self.default_provider == "janus" and not self.janus_urls:
             raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
         return self
@@ -101,6 +120,12 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def internal_base_url(self) -> str:
+        """How processes on this machine (the mesh recorder) reach this node."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "", "::") else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from liveclass.auth.issued import TokenIssuer
 from liveclass.auth.platform import PlatformVerifier
@@ -13,6 +15,9 @@ from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
 from liveclass.realtime.events import NoRoomEvents, RoomEvents
 
+if TYPE_CHECKING:
+    from liveclass.recording.capture import Capture
+
 
 @dataclass
 class Services:
@@ -22,6 +27,8 @@ class Services:
     issuer: TokenIssuer
     backends: dict[str, MediaBackend] = field(default_factory=dict)
     room_events: RoomEvents = field(default_factory=NoRoomEvents)
+    # Recordings this node is capturing, by recording id (see recording.capture).
+    captures: dict[uuid.UUID, Capture] = field(default_factory=dict)
 
     def backend(self, provider: str) -> MediaBackend:
         try:

@@ -20,7 +20,7 @@ from liveclass.db import recordings as queries
 from liveclass.db.tables import RecordingRow
 from liveclass.domain.errors import Conflict, NotFound
 from liveclass.domain.recordings import RecordingState
-from liveclass.recording import service
+from liveclass.recording import capture, service
 from liveclass.recording.errors import ObjectMissing
 
 router = APIRouter(tags=["recordings"])
@@ -81,7 +81,7 @@ def _out(row: RecordingRow) -> RecordingOut:
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: the session is not live"}},
 )
 async def start(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> RecordingOut:
-    return _out(await service.start_recording(services, _actor(caller), session_id))
+    return _out(await capture.start(services, _actor(caller), session_id))
 
 
 @router.post(
@@ -91,7 +91,7 @@ async def start(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep)
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: not live or not recording"}},
 )
 async def stop(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> RecordingOut:
-    return _out(await service.stop_recording(services, _actor(caller), session_id))
+    return _out(await capture.stop(services, _actor(caller), session_id))
 
 
 @router.get(

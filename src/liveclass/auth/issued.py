@@ -18,6 +18,8 @@ from liveclass.domain.roles import Role
 
 _ACCESS = "lc-access"
 _INVITE = "lc-invite"
+# ``sub`` of the recorder's token; platforms' user ids never carry our prefix.
+RECORDER_USER_ID = "liveclass:recorder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,9 @@ class AccessClaims:
     role: Role
     token_version: int
     expires_at: int
+    # A system participant (the mesh recorder): not a row in the session's participants,
+    # left out of presence and attendance, only receives media.
+    hidden: bool = False
 
 
 class TokenIssuer:
@@ -64,6 +69,25 @@ class TokenIssuer:
         }
         return jwt.encode(claims, self._key, algorithm="HS256"), exp
 
+    def recorder_token(
+        self, *, session_id: uuid.UUID, recorder_id: uuid.UUID, ttl_seconds: int
+    ) -> str:
+        """An access token for the hidden recorder peer of a session (no participant row)."""
+        now = int(time.time())
+        claims = {
+            "typ": _ACCESS,
+            "sid": str(session_id),
+            "pid": str(recorder_id),
+            "sub": RECORDER_USER_ID,
+            "name": "Recorder",
+            "role": Role.VIEWER.value,
+            "tv": 0,
+            "sys": "recorder",
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
+        return jwt.encode(claims, self._key, algorithm="HS256")
+
     def verify_access(self, token: str) -> AccessClaims:
         claims = self._decode(token, _ACCESS)
         try:
@@ -75,6 +99,7 @@ class TokenIssuer:
                 role=Role(claims["role"]),
                 token_version=int(claims["tv"]),
                 expires_at=int(claims["exp"]),
+                hidden=claims.get("sys") == "recorder",
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise Unauthorized("The access token is malformed.", code="TOKEN_INVALID") from exc

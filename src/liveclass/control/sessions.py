@@ -20,6 +20,7 @@ from liveclass.db.types import utcnow
 from liveclass.domain.errors import Conflict, DomainError, Invalid, NotFound
 from liveclass.domain.lifecycle import EndReason, SessionStatus, check_transition
 from liveclass.media.backend import MediaRoom, RoomSpec
+from liveclass.recording import capture
 from liveclass.services import Services
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,8 @@ async def start_session(services: Services, actor: Actor, session_id: uuid.UUID)
         _store_room(row, room)
         outbox.record_event(tx, "session.started", session_id=row.id, payload=_event(row))
     await services.room_events.session_started(row.id)
+    if row.is_recorded:
+        await capture.session_started(services, row)
     return row
 
 
@@ -233,6 +236,8 @@ async def end_session(
         await attendance.close_session(tx, session_id=row.id, at=now)
         await participant_queries.mark_all_left(tx, row.id)
         outbox.record_event(tx, "session.ended", session_id=row.id, payload=_event(row))
+    # before the room closes: Janus must close its recordings, the recorder its files
+    await capture.session_ended(services, row.id)
     await _close_room(services, row)
     await services.room_events.session_ended(row.id, reason.value)
     return row

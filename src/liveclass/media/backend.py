@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from liveclass.domain.roles import Role
@@ -63,6 +64,18 @@ class MediaBackend(Protocol):
         """Destroy the room; idempotent."""
         ...
 
+    async def start_recording(self, room: MediaRoom, directory: Path) -> bool:
+        """Make the media server record every feed into ``directory``.
+
+        False means media never passes a server this backend controls, so the recording
+        layer must join a recorder peer instead (mesh).
+        """
+        ...
+
+    async def stop_recording(self, room: MediaRoom) -> None:
+        """Stop recording and close the files; idempotent, and a no-op where nothing records."""
+        ...
+
 
 class MeshBackend:
     """Built-in peer-to-peer media: browsers connect directly, signalled over our WebSocket.
@@ -84,4 +97,11 @@ class MeshBackend:
         return None
 
     async def close_room(self, room: MediaRoom) -> None:
+        return None
+
+    async def start_recording(self, room: MediaRoom, directory: Path) -> bool:
+        # Nothing central sees mesh media: the recorder joins as a hidden peer instead.
+        return False
+
+    async def stop_recording(self, room: MediaRoom) -> None:
         return None

@@ -44,6 +44,8 @@ class Connection:
     replaced: bool = False
     # Counted in attendance (an interval is open) and announced to the room.
     entered: bool = False
+    # The recorder: receives media but is no participant (no presence, no attendance).
+    hidden: bool = False
     _queue: deque[str | Close] = field(default_factory=deque)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
 

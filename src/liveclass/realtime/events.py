@@ -29,6 +29,12 @@ class RoomEvents(Protocol):
         self, session_id: uuid.UUID, participant_id: uuid.UUID
     ) -> None: ...
 
+    async def recording_changed(
+        self, session_id: uuid.UUID, recording_id: uuid.UUID, state: str
+    ) -> None:
+        """Tell everyone in the room that recording is on or off (``recording_state``)."""
+        ...
+
 
 class NoRoomEvents:
     """Used where no realtime layer runs (e.g. a CLI command)."""
@@ -50,4 +56,9 @@ class NoRoomEvents:
         return None
 
     async def participant_admitted(self, session_id: uuid.UUID, participant_id: uuid.UUID) -> None:
+        return None
+
+    async def recording_changed(
+        self, session_id: uuid.UUID, recording_id: uuid.UUID, state: str
+    ) -> None:
         return None

@@ -38,6 +38,9 @@ class Room:
     connections: dict[str, Connection] = field(default_factory=dict)
     peers: dict[str, Peer] = field(default_factory=dict)
     waiting: dict[str, str] = field(default_factory=dict)  # participant id -> name
+    # Hidden recorder peers publishers send to; never part of the roster.
+    recorders: set[str] = field(default_factory=set)
+    recording: bool = False
 
     def sockets_of(self, participant_id: str) -> Iterator[Connection]:
         for conn in list(self.connections.values()):
@@ -72,6 +75,12 @@ class Room:
             self.waiting[pid] = str(payload.get("name", ""))
         elif kind == "waiting_left":
             self.waiting.pop(pid, None)
+        elif kind == "recorder_joined":
+            self.recorders.add(pid)
+        elif kind == "recorder_left":
+            self.recorders.discard(pid)
+        elif kind == "recording_state":
+            self.recording = bool(payload["recording"])
         elif peer is not None and kind == "hand":
             peer.hand = bool(payload["raised"])
         elif peer is not None and kind == "media_state":

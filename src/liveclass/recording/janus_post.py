@@ -145,8 +145,19 @@ async def mux_feed(feed: FeedFiles, work_dir: Path, tools: Toolbox) -> Path:
         maps += ["-map", f"{len(maps) // 2}:0"]
     output = work_dir / f"{label}.webm"
     await tools.run(
-        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-        *inputs, *maps, "-c", "copy", "-f", "webm", str(output),
+        "ffmpeg",
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        *inputs,
+        *maps,
+        "-c",
+        "copy",
+        "-f",
+        "webm",
+        str(output),
     )
     return output
 

@@ -22,18 +22,28 @@ from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.recordings import RecordingState
 from liveclass.recording.errors import RecordingError
 from liveclass.recording.janus_post import PostResult
-from liveclass.recording.storage import LocalStorage, RecordingStorage
+from liveclass.recording.storage import LocalStorage, RecordingStorage, S3Storage
 from liveclass.services import Services
 
 
 def storage_for(services: Services) -> RecordingStorage:
-    """The configured storage (a local directory until S3 settings exist)."""
-    return LocalStorage(Path(services.settings.recordings_dir))
+    """The configured storage: ``RECORDINGS_DIR``, or the S3 bucket of ``RECORDING_STORAGE=s3``."""
+    settings = services.settings
+    if settings.recording_storage == "local":
+        return LocalStorage(Path(settings.recordings_dir))
+    assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
+    secret = settings.s3_secret_key
+    return S3Storage(
+        settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key=settings.s3_access_key,
+        secret_key=secret.get_secret_value() if secret is not None else None,
+    )
 
 
-async def start_recording(
-    services: Services, actor: Actor, session_id: uuid.UUID
-) -> RecordingRow:
+async def start_recording(services: Services, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
     """Host only, only while live; a second start while one records is a no-op."""
     async with services.db.transaction() as tx:
         session = await _live_session(tx, session_id)
@@ -80,9 +90,21 @@ async def mark_recording(services: Services, recording_id: uuid.UUID) -> None:
             queries.move_to(row, RecordingState.RECORDING)
 
 
+async def mark_stopped(services: Services, recording_id: uuid.UUID) -> None:
+    """The capture ended without a stop call (the class ended on another node, or the
+    recorder left): the recording goes to processing like after a stop."""
+    async with services.db.transaction() as tx:
+        row = await _get(tx, recording_id)
+        if row.state in (RecordingState.STARTING, RecordingState.RECORDING):
+            _to_processing(row)
+
+
 async def finish(
-    services: Services, recording_id: uuid.UUID, outcome: PostResult | RecordingError,
-    *, duration_ms: int | None = None,
+    services: Services,
+    recording_id: uuid.UUID,
+    outcome: PostResult | RecordingError,
+    *,
+    duration_ms: int | None = None,
 ) -> RecordingRow:
     """Record the post-processing outcome: ``ready`` with the stored file, or ``failed``."""
     async with services.db.transaction() as tx:
