@@ -109,6 +109,7 @@ class Classroom {
     c.onWaitingLeft = (pid) => { this.waiting.delete(pid); this.renderWaiting(); };
     c.onAdmitted = () => this.notice('');
     c.onSessionStarted = () => { this.sessionStatus = 'live'; this.renderSession(); };
+    c.onRecordingState = (recording) => { $('recording').hidden = !recording; };
     c.onSessionEnded = () => { this.ended = true; };
     c.onError = (code, detail) => this.notice(`${detail} (${code})`);
     c.onClosed = (code, reason) => this.closed(code, reason);

@@ -37,6 +37,8 @@
  *             status: string, permissions: Permissions}} you
  * @property {PeerInfo[]} peers
  * @property {{participant_id: string, name: string}[]} waiting
+ * @property {string[]} [recorders]  hidden recorder peers that publishers send media to
+ * @property {boolean} [recording]  the class is being recorded
  */
 
 /**
@@ -116,6 +118,7 @@ export class LiveClassClient {
     /** @type {(code: string, detail: string) => void} */ this.onError = () => {};
     /** @type {(code: number, reason: string) => void} */ this.onClosed = () => {};
     /** @type {() => void} */ this.onTokenChanged = () => {};
+    /** @type {(recording: boolean, state: string) => void} */ this.onRecordingState = () => {};
   }
 
   // -- HTTP -------------------------------------------------------------------------------
@@ -251,8 +254,15 @@ export class LiveClassClient {
         this.welcome = m;
         this.setStatus('connected');
         this.onWelcome(m);
-        if (m.you.status === 'joined') this.media?.start(m);
+        if (m.you.status === 'joined') {
+          this.media?.start(m);
+          for (const pid of m.recorders || []) this.recorderJoined(pid);
+        }
+        this.onRecordingState(Boolean(m.recording), m.recording ? 'recording' : 'off');
         break;
+      case 'recorder_joined': this.recorderJoined(m.participant_id); break;
+      case 'recorder_left': this.media?.peerLeft(m.participant_id); break;
+      case 'recording_state': this.onRecordingState(m.recording, m.state); break;
       case 'peer_joined': this.media?.peerJoined(m.peer); this.onPeerJoined(m.peer); break;
       case 'peer_left': this.media?.peerLeft(m.participant_id); this.onPeerLeft(m.participant_id); break;
       case 'offer': case 'answer': case 'candidate': this.media?.signal(m); break;
@@ -284,6 +294,19 @@ export class LiveClassClient {
   }
 
   get me() { return this.welcome?.you ?? null; }
+
+  /**
+   * The recorder is a peer only to the media transport: publishers send it their tracks like
+   * to anyone else (it never sends), and it never shows up among the people.
+   * @param {string} participantId
+   */
+  recorderJoined(participantId) {
+    if (this.me?.status !== 'joined') return;
+    this.media?.peerJoined({
+      participant_id: participantId, name: 'Recorder', role: 'recorder', instance: '',
+      hand: false, audio: false, video: false, screen: false,
+    });
+  }
 
   // -- what a participant can do -------------------------------------------------------------
 
