@@ -1,0 +1,407 @@
+"""Benchmark (issue 2): control-plane throughput against the server stack's own ceiling.
+
+In one run on loopback: a fresh PostgreSQL, the real liveclass app under uvicorn (one
+worker, in a child process) with one extra bare endpoint added by this script, and `wrk`
+driving, with the same threads, connections and duration for each:
+
+* ``GET /bench/bare`` — a tiny JSON answer through FastAPI, uvicorn and our middleware;
+* ``POST /api/v1/sessions/{id}/join`` — distinct students joining one live session;
+* ``GET /api/v1/sessions?page=1&page_size=20&status=live&sort=-scheduled_at`` — a teacher.
+
+The figures go into the "## Control plane (issue 2)" section of docs/benchmarks.md::
+
+    .venv/bin/python bench/api_load.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+
+import httpx
+import uvicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for tests.support (the PostgreSQL launcher)
+
+from tests.support.servers import _pg_bin, free_port, postgres_server  # noqa: E402
+
+from liveclass.app import create_app  # noqa: E402
+from liveclass.auth.platform import mint_platform_token  # noqa: E402
+from liveclass.config import Settings  # noqa: E402
+from liveclass.db.migrate import upgrade  # noqa: E402
+
+JWT_SECRET = "bench-platform-secret-0123456789abcdef"
+SECRET_KEY = "bench-liveclass-secret-0123456789abcdef"
+WRK = "/usr/bin/wrk"
+SECTION = "## Control plane (issue 2)"
+BEGIN, END = "<!-- bench:api -->", "<!-- /bench:api -->"
+CAPACITY = 1000  # the API's largest max_participants
+LIST_QUERY = "/api/v1/sessions?page=1&page_size=20&status=live&sort=-scheduled_at"
+TARGETS = {"join": 0.30, "list": 0.40}
+
+# Appended to every wrk script: one JSON line with the figures, parsed below.
+DONE_LUA = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,'
+    .. '"p50_us":%d,"p99_us":%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Load:
+    threads: int
+    connections: int
+    duration_s: int
+    warmup_s: int
+
+    def wrk_args(self, seconds: int) -> list[str]:
+        return [f"-t{self.threads}", f"-c{self.connections}", f"-d{seconds}s", "--latency"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non2xx: int
+    socket_errors: int
+
+
+# -- the server, in a child process ---------------------------------------------------------
+
+
+def bench_settings(database_url: str, port: int) -> Settings:
+    return Settings(
+        _env_file=None,  # no .env: only what is passed here
+        database_url=database_url,
+        jwt_secret=JWT_SECRET,
+        secret_key=SECRET_KEY,
+        public_base_url=f"http://127.0.0.1:{port}",
+        host="127.0.0.1",
+        port=port,
+    )
+
+
+def serve(database_url: str, port: int) -> None:
+    """The child process: liveclass's own app plus the bare endpoint, under one uvicorn worker."""
+    app = create_app(bench_settings(database_url, port))
+
+    @app.get("/bench/bare", include_in_schema=False)
+    async def bare() -> dict[str, str]:
+        return {"status": "ok"}
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False
+    )
+    uvicorn.Server(config).run()
+
+
+@contextmanager
+def liveclass_server(database_url: str) -> Iterator[str]:
+    """Yield the base URL of a running server; stop it afterwards within bounded time."""
+    port = free_port()
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(database_url, port), name="liveclass-bench"
+    )
+    proc.start()
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_healthy(base_url, proc)
+        yield base_url
+    finally:
+        proc.terminate()
+        proc.join(timeout=15)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
+
+
+def _wait_healthy(base_url: str, proc: multiprocessing.process.BaseProcess) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not proc.is_alive():
+            raise RuntimeError(f"liveclass exited with code {proc.exitcode} while starting")
+        try:
+            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("liveclass did not answer /healthz within 30 s")
+
+
+# -- the data the load runs against ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fixture:
+    session_id: str
+    teacher_token: str
+    student_tokens: list[str]
+    live_sessions: int
+    all_sessions: int
+
+
+def prepare(base_url: str, *, students: int, sessions: int) -> Fixture:
+    teacher = mint_platform_token(
+        JWT_SECRET, sub="bench-teacher", name="Bench Teacher", roles=["teacher"], ttl_seconds=7200
+    )
+    headers = {"Authorization": f"Bearer {teacher}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as http:
+        target = _create_session(http, "Benchmark class", capacity=CAPACITY)
+        _start(http, target)
+        # half of the extra sessions go live, so the listed page is full and has more behind it
+        for n in range(sessions):
+            sid = _create_session(http, f"Lesson {n:03d}", capacity=30)
+            if n % 2 == 0:
+                _start(http, sid)
+    tokens = [
+        mint_platform_token(
+            JWT_SECRET,
+            sub=f"student-{n:05d}",
+            name=f"Student {n}",
+            roles=["student"],
+            ttl_seconds=7200,
+        )
+        for n in range(students)
+    ]
+    return Fixture(target, teacher, tokens, 1 + (sessions + 1) // 2, 1 + sessions)
+
+
+def _create_session(http: httpx.Client, title: str, *, capacity: int) -> str:
+    when = datetime.now(UTC) + timedelta(minutes=30)
+    body = {
+        "title": title,
+        "scheduled_at": when.isoformat(),
+        "duration": 120,
+        "max_participants": capacity,
+        "default_role": "viewer",
+    }
+    response = http.post("/api/v1/sessions", json=body)
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _start(http: httpx.Client, session_id: str) -> None:
+    http.post(f"/api/v1/sessions/{session_id}/start").raise_for_status()
+
+
+# -- wrk ------------------------------------------------------------------------------------
+
+
+def lua_get(path: str, token: str | None) -> str:
+    auth = f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else ""
+    return f'wrk.method = "GET"\nwrk.path = "{path}"\n{auth}{DONE_LUA}'
+
+
+def lua_join(path: str, tokens: list[str]) -> str:
+    """Each wrk thread walks the token list from its own offset, wrapping around."""
+    table = ",\n".join(f'  "{t}"' for t in tokens)
+    return f"""
+local tokens = {{
+{table}
+}}
+local created = 0
+setup = function(thread)
+  thread:set("offset", created)
+  created = created + 1
+end
+init = function(args)
+  index = (offset * 7919) % #tokens
+end
+request = function()
+  index = index % #tokens + 1
+  return wrk.format("POST", "{path}", {{
+    ["Authorization"] = "Bearer " .. tokens[index],
+    ["Content-Type"] = "application/json",
+  }}, "{{}}")
+end
+{DONE_LUA}"""
+
+
+def run_wrk(name: str, base_url: str, script: Path, load: Load, seconds: int) -> Figure:
+    command = [WRK, *load.wrk_args(seconds), "-s", str(script), base_url]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    match = re.search(r"^BENCH_JSON (\{.*\})$", done.stdout, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"wrk printed no figures:\n{done.stdout}\n{done.stderr}")
+    raw = json.loads(match.group(1))
+    return Figure(
+        name=name,
+        requests_per_s=raw["requests"] / (raw["duration_us"] / 1e6),
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        requests=raw["requests"],
+        non2xx=raw["non2xx"],
+        socket_errors=raw["socket_errors"],
+    )
+
+
+def measure(base_url: str, fixture: Fixture, load: Load, scripts: Path) -> list[Figure]:
+    paths = {
+        "bare": lua_get("/bench/bare", None),
+        "join": lua_join(f"/api/v1/sessions/{fixture.session_id}/join", fixture.student_tokens),
+        "list": lua_get(LIST_QUERY, fixture.teacher_token),
+    }
+    figures = []
+    for name, lua in paths.items():
+        script = scripts / f"{name}.lua"
+        script.write_text(lua)
+        if load.warmup_s:
+            run_wrk(name, base_url, script, load, load.warmup_s)
+        figure = run_wrk(name, base_url, script, load, load.duration_s)
+        print(
+            f"{name:5} {figure.requests_per_s:9.0f} req/s  p50 {figure.p50_ms:7.2f} ms  "
+            f"p99 {figure.p99_ms:7.2f} ms  non-2xx {figure.non2xx}  "
+            f"socket errors {figure.socket_errors}",
+            flush=True,
+        )
+        figures.append(figure)
+    return figures
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def machine_facts() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        model = found.group(1).strip() if found else model
+    postgres = subprocess.run(
+        [_pg_bin("postgres"), "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return (
+        f"{os.cpu_count()} cores ({model}), Linux {platform.release()}, "
+        f"Python {platform.python_version()}, uvicorn {uvicorn.__version__} "
+        f"(uvloop + httptools when installed), {postgres}"
+    )
+
+
+def render(figures: list[Figure], load: Load, fixture: Fixture, command: str) -> str:
+    by_name = {f.name: f for f in figures}
+    bare = by_name["bare"].requests_per_s
+    rows = [
+        f"| {f.name} | {f.requests_per_s:,.0f} | {f.p50_ms:.2f} | {f.p99_ms:.2f} | "
+        f"{f.requests:,} | {f.non2xx} | {f.requests_per_s / bare:.0%} |"
+        for f in figures
+    ]
+    verdicts = [
+        f"{name} at {by_name[name].requests_per_s / bare:.0%} of bare "
+        f"(target ≥ {share:.0%}: "
+        f"{'met' if by_name[name].requests_per_s / bare >= share else 'NOT met'})"
+        for name, share in TARGETS.items()
+    ]
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            BEGIN,
+            f"`{command}` — run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, one machine: "
+            f"{machine_facts()}.",
+            "",
+            f"One run, all on loopback: a fresh PostgreSQL (fsync off), liveclass "
+            f"`create_app()` under uvicorn with 1 worker (access log off), and "
+            f"`wrk -t{load.threads} -c{load.connections} -d{load.duration_s}s --latency` "
+            f"for each endpoint after a {load.warmup_s} s warm-up of the same. wrk, the "
+            f"server and PostgreSQL share the same {os.cpu_count()} cores, so every figure "
+            "is lower than on a machine where the load generator runs elsewhere; the ratios "
+            "are the point.",
+            "",
+            "* **bare** — `GET /bench/bare`, a tiny JSON route the benchmark adds to the same "
+            "app object: FastAPI + uvicorn + our middleware, no auth, no database. The ceiling.",
+            f"* **join** — `POST /api/v1/sessions/{{id}}/join` with body `{{}}`, cycling "
+            f"through {len(fixture.student_tokens):,} distinct students' platform JWTs on one "
+            f"live public session (max_participants {CAPACITY}, default role viewer). The "
+            "first pass through the tokens makes first joins (a new participant row); every "
+            "later request is a re-join (the same seat, a fresh access token). Both count.",
+            f"* **list** — `GET {LIST_QUERY}` as the teacher who owns "
+            f"{fixture.live_sessions} live sessions (of "
+            f"{fixture.all_sessions} in all): a full page of 20 plus the total.",
+            "",
+            "| endpoint | req/s | p50 (ms) | p99 (ms) | requests | non-2xx | vs bare |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            "Targets: " + "; ".join(verdicts) + ".",
+            END,
+            "",
+        ]
+    )
+
+
+def write_section(path: Path, block: str) -> None:
+    """Replace only our section of docs/benchmarks.md; other sections belong to others."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    begin, end = text.find(BEGIN), text.find(END)
+    heading = text.find(SECTION)
+    if heading != -1 and begin != -1 and end != -1:
+        text = text[:heading] + block.rstrip("\n") + text[end + len(END) :]
+    elif heading != -1:
+        after = text.find("\n## ", heading + len(SECTION))
+        text = text[:heading] + block + ("" if after == -1 else text[after + 1 :])
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds the context managers, which stop the servers
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per endpoint")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds per endpoint")
+    parser.add_argument("--students", type=int, default=CAPACITY)
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-write", action="store_true", help="print, leave the docs alone")
+    args = parser.parse_args()
+    if args.students > CAPACITY:
+        parser.error(f"--students above {CAPACITY} would meet SESSION_FULL, not measure join")
+    load = Load(args.threads, args.connections, args.duration, args.warmup)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+
+    with postgres_server() as database_url, tempfile.TemporaryDirectory() as scripts:
+        upgrade(database_url)
+        with liveclass_server(database_url) as base_url:
+            fixture = prepare(base_url, students=args.students, sessions=args.sessions)
+            figures = measure(base_url, fixture, load, Path(scripts))
+    command = "cd /work/main && .venv/bin/python bench/api_load.py"
+    if sys.argv[1:]:
+        command = f"{command} {' '.join(sys.argv[1:])}"
+    block = render(figures, load, fixture, command.removeprefix("cd /work/main && "))
+    print(block)
+    if not args.no_write:
+        write_section(args.output, block)
+
+
+if __name__ == "__main__":
+    main()
