@@ -24,3 +24,7 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# The Janus of the media tests, for recording Janus classes.
+from tests.media.conftest import janus_server  # noqa: E402, F401
