@@ -53,8 +53,11 @@ class RecordedClass:
         body = {
             "title": "Recorded class",
             "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-            "duration": 60, "max_participants": 10, "is_public": True,
-            "default_role": "speaker", **overrides,
+            "duration": 60,
+            "max_participants": 10,
+            "is_public": True,
+            "default_role": "speaker",
+            **overrides,
         }
         r = await self.http.post("/api/v1/sessions", json=body, headers=self.auth())
         assert r.status_code == 201, r.text

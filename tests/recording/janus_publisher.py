@@ -62,20 +62,36 @@ class JanusApi:
 async def create_recorded_room(api: JanusApi, rec_dir: Path) -> int:
     session, handle = await api.attach()
     room = 1000 + secrets.randbelow(10_000_000)
-    await api.request(session, handle, {
-        "request": "create", "room": room, "admin_key": api.admin_key,
-        "record": True, "rec_dir": str(rec_dir), "publishers": 6,
-        "audiocodec": "opus", "videocodec": "vp8",
-    })
+    await api.request(
+        session,
+        handle,
+        {
+            "request": "create",
+            "room": room,
+            "admin_key": api.admin_key,
+            "record": True,
+            "rec_dir": str(rec_dir),
+            "publishers": 6,
+            "audiocodec": "opus",
+            "videocodec": "vp8",
+        },
+    )
     return room
 
 
 async def stop_recording(api: JanusApi, room: int) -> None:
     session, handle = await api.attach()
-    await api.request(session, handle, {
-        "request": "enable_recording", "room": room, "record": False,
-        "secret": "", "admin_key": api.admin_key,
-    })
+    await api.request(
+        session,
+        handle,
+        {
+            "request": "enable_recording",
+            "room": room,
+            "record": False,
+            "secret": "",
+            "admin_key": api.admin_key,
+        },
+    )
 
 
 @dataclass
@@ -93,14 +109,21 @@ async def publish(api: JanusApi, room: int, name: str) -> JanusPublisher:
     pc.addTrack(ToneTrack())
     pc.addTrack(MovingPictureTrack())
     await pc.setLocalDescription(await pc.createOffer())
-    await api.call(f"/{session}/{handle}", {
-        "janus": "message",
-        "body": {
-            "request": "joinandconfigure", "ptype": "publisher", "room": room,
-            "display": name, "audio": True, "video": True,
+    await api.call(
+        f"/{session}/{handle}",
+        {
+            "janus": "message",
+            "body": {
+                "request": "joinandconfigure",
+                "ptype": "publisher",
+                "room": room,
+                "display": name,
+                "audio": True,
+                "video": True,
+            },
+            "jsep": {"type": "offer", "sdp": pc.localDescription.sdp},
         },
-        "jsep": {"type": "offer", "sdp": pc.localDescription.sdp},
-    })
+    )
     event = await api.next_event(session, "jsep")
     await pc.setRemoteDescription(RTCSessionDescription(**event["jsep"]))
     return JanusPublisher(pc, session)

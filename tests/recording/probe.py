@@ -20,10 +20,8 @@ class Probe:
 
 def probe(path: Path, *, decode_limit: int = 60) -> Probe:
     with av.open(str(path)) as container:
-        codecs = {
-            s.type: s.codec_context.name
-            for s in container.streams
-            if s.type in ("audio", "video")
+        codecs: dict[str, str] = {
+            s.type: s.codec_context.name for s in container.streams if s.type in ("audio", "video")
         }
         duration = (container.duration or 0) / 1_000_000
         video = container.streams.video[0] if container.streams.video else None
@@ -37,7 +35,7 @@ def probe(path: Path, *, decode_limit: int = 60) -> Probe:
                 continue
             container.seek(0)
             for frame in container.decode(streams[0]):
-                if kind == "video":
+                if isinstance(frame, av.VideoFrame):
                     width, height = frame.width, frame.height
                 counts[kind] += 1
                 if counts[kind] >= decode_limit:

@@ -20,7 +20,7 @@ class MovingPictureTrack(VideoStreamTrack):
         self._row = bytes(i * 255 // WIDTH for i in range(WIDTH))
         self._chroma = bytes([128]) * (WIDTH // 2 * HEIGHT // 2)
 
-    async def recv(self) -> av.VideoFrame:  # type: ignore[override]
+    async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
         shift = (self._count * 8) % WIDTH
         row = self._row[shift:] + self._row[:shift]
@@ -39,8 +39,9 @@ class ToneTrack(AudioStreamTrack):
         self._hz = hz
         self._sample = 0
 
-    async def recv(self) -> av.AudioFrame:  # type: ignore[override]
+    async def recv(self) -> av.AudioFrame:
         silence = await super().recv()
+        assert isinstance(silence, av.AudioFrame)
         rate, samples = silence.sample_rate, silence.samples
         wave = array.array(
             "h",

@@ -36,10 +36,28 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def webm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("media") / "class.webm"
     subprocess.run(
-        [require_tool("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15",
-         "-f", "lavfi", "-i", "sine=frequency=440", "-t", "2", "-c:v", "libvpx",
-         "-c:a", "libopus", str(path)],
-        check=True, timeout=60,
+        [
+            require_tool("ffmpeg"),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=15",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440",
+            "-t",
+            "2",
+            "-c:v",
+            "libvpx",
+            "-c:a",
+            "libopus",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
     )
     return path
 
@@ -130,15 +148,14 @@ async def test_recording_needs_a_live_session(
 async def test_private_recordings_are_hidden_from_outsiders(
     app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path
 ) -> None:
-    rec = await _ready_recording(
-        app, client, platform, webm, is_public=False, course_id="course-9"
-    )
+    rec = await _ready_recording(app, client, platform, webm, is_public=False, course_id="course-9")
     outsider = platform.auth("stranger", "student")
     assert (await client.get(rec["download_url"], headers=outsider)).status_code == 404
     listed = await client.get("/api/v1/recordings", headers=outsider)
     assert listed.json()["total"] == 0
     mine = await client.get(
-        "/api/v1/recordings", params={"course_id": "course-9"},
+        "/api/v1/recordings",
+        params={"course_id": "course-9"},
         headers=platform.auth(HOST, "teacher"),
     )
     body = mine.json()

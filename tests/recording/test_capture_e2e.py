@@ -281,9 +281,7 @@ async def test_janus_class_is_recorded_and_processed(
     await lesson.aclose()
 
 
-async def _janus_failure(
-    browser: Browser, server: LiveclassServer
-) -> dict[str, object]:
+async def _janus_failure(browser: Browser, server: LiveclassServer) -> dict[str, object]:
     lesson = RecordedClass(server.base_url)
     await lesson.create_and_start(provider="janus", default_role="viewer")
     teacher, _ = await _janus_publishing(browser, lesson)

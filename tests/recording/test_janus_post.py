@@ -123,8 +123,11 @@ async def test_missing_ffmpeg_is_named(janus_recording: JanusRecording, tmp_path
     (only_pp_rec / "janus-pp-rec").symlink_to(require_tool("janus-pp-rec"))
     with pytest.raises(ToolMissing, match="ffmpeg is not installed"):
         await process_janus_recording(
-            janus_recording.rec_dir, tmp_path / "work", LocalStorage(tmp_path / "store"),
-            key_prefix="rec3", tools=Toolbox(search_path=str(only_pp_rec)),
+            janus_recording.rec_dir,
+            tmp_path / "work",
+            LocalStorage(tmp_path / "store"),
+            key_prefix="rec3",
+            tools=Toolbox(search_path=str(only_pp_rec)),
         )
 
 

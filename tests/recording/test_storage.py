@@ -37,22 +37,24 @@ def s3_endpoint() -> Iterator[str]:
 
 
 def _s3(endpoint: str, bucket: str) -> S3Storage:
-    import boto3
+    import boto3  # type: ignore[import-untyped]  # boto3-stubs lacks the top-level module here
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     client.create_bucket(Bucket=bucket)
     return S3Storage(
-        bucket, prefix="rec", endpoint_url=endpoint, region="us-east-1",
-        access_key="test", secret_key="test",
+        bucket,
+        prefix="rec",
+        endpoint_url=endpoint,
+        region="us-east-1",
+        access_key="test",
+        secret_key="test",
     )
 
 
 @pytest.fixture(params=["local", "s3"])
-def storage(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> RecordingStorage:
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> RecordingStorage:
     if request.param == "local":
         return LocalStorage(tmp_path / "store")
     endpoint: str = request.getfixturevalue("s3_endpoint")
@@ -139,8 +141,11 @@ async def test_unwritable_local_directory(tmp_path: Path, payload: Path) -> None
 
 async def test_missing_bucket_is_a_storage_error(s3_endpoint: str, payload: Path) -> None:
     store = S3Storage(
-        "no-such-bucket", endpoint_url=s3_endpoint, region="us-east-1",
-        access_key="test", secret_key="test",
+        "no-such-bucket",
+        endpoint_url=s3_endpoint,
+        region="us-east-1",
+        access_key="test",
+        secret_key="test",
     )
     with pytest.raises(StorageError, match="no-such-bucket"):
         await store.put_file("r/a.webm", payload, content_type="video/webm")

@@ -236,9 +236,7 @@ async def _ready(
     await asyncio.to_thread(shutil.rmtree, work_dir, True)
 
 
-async def _failed(
-    services: Services, recording_id: uuid.UUID, reason: str
-) -> RecordingRow | None:
+async def _failed(services: Services, recording_id: uuid.UUID, reason: str) -> RecordingRow | None:
     log.warning("recording %s failed: %s", recording_id, reason)
     try:
         row = await service.fail(services, recording_id, reason)
