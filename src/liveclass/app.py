@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await asyncio.gather(*workers, return_exceptions=True)
             await capture.shutdown(services)
             await hub.stop()
-            await services.db.close()
+            await services.close()
 
     app = FastAPI(
         title="liveclass",

@@ -41,6 +41,12 @@ class Services:
             ) from None
 
 
+    async def close(self) -> None:
+        for backend in self.backends.values():
+            await backend.aclose()
+        await self.db.close()
+
+
 def build_services(settings: Settings) -> Services:
     assert settings.secret_key is not None  # Settings refuses to load without it
     services = Services(

@@ -76,6 +76,10 @@ class MediaBackend(Protocol):
         """Stop recording and close the files; idempotent, and a no-op where nothing records."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what the backend holds (HTTP clients); called when the node shuts down."""
+        ...
+
 
 class MeshBackend:
     """Built-in peer-to-peer media: browsers connect directly, signalled over our WebSocket.
@@ -104,4 +108,7 @@ class MeshBackend:
         return False
 
     async def stop_recording(self, room: MediaRoom) -> None:
+        return None
+
+    async def aclose(self) -> None:
         return None
