@@ -14,7 +14,9 @@ from liveclass.services import Services
 _bearer = HTTPBearer(auto_error=False, description="The platform's JWT for the calling user.")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async on purpose: FastAPI runs a plain `def` dependency on a worker thread, a thread
+    # hop on every request for what is an attribute read
     services: Services = request.app.state.services
     return services
 
