@@ -6,6 +6,7 @@ used as the other.
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class TokenIssuer:
     def __init__(self, secret_key: str, *, access_ttl_seconds: int) -> None:
         self._key = secret_key
         self.access_ttl_seconds = access_ttl_seconds
+        self._signed_invite = functools.lru_cache(maxsize=4096)(self._sign_invite)
 
     def access_token(
         self,
@@ -105,7 +107,15 @@ class TokenIssuer:
             raise Unauthorized("The access token is malformed.", code="TOKEN_INVALID") from exc
 
     def invite_token(self, *, session_id: uuid.UUID, version: int) -> str:
-        claims = {"typ": _INVITE, "sid": str(session_id), "v": version, "iat": int(time.time())}
+        """The session's invite for this ``version``: the same token until it is rotated.
+
+        No ``iat``, so the token is a pure function of its claims and is signed once per
+        (session, version) rather than on every listing of a host's sessions.
+        """
+        return self._signed_invite(str(session_id), version)
+
+    def _sign_invite(self, session_id: str, version: int) -> str:
+        claims = {"typ": _INVITE, "sid": session_id, "v": version}
         return jwt.encode(claims, self._key, algorithm="HS256")
 
     def invite_matches(self, token: str, *, session_id: uuid.UUID, version: int) -> bool:
