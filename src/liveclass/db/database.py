@@ -25,7 +25,10 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+            # The same 40-connection ceiling as before, all kept: overflow connections are
+            # closed on return, so steady load above the pool size opened and closed a
+            # PostgreSQL connection per request.
+            kwargs.update(pool_size=40, max_overflow=0, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _make_sqlite_serializable(self.engine)
