@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,21 +64,56 @@ class JwksCache:
         self._fetched_at = time.monotonic()
 
 
+class VerifiedTokens:
+    """Tokens already verified, so a caller's next requests skip the signature check.
+
+    An entry lasts until the token's ``exp`` and at most ``ttl`` seconds (the JWKS cache's
+    lifetime, so a key the platform withdraws stops being trusted as soon as it would be
+    without this cache). The oldest entries go first beyond ``size``.
+    """
+
+    def __init__(self, *, size: int = 8192, ttl: float = 300.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._entries: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
+
+    def get(self, token: str) -> Caller | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        caller, until = entry
+        if time.time() >= until:
+            del self._entries[token]
+            return None
+        return caller
+
+    def put(self, token: str, caller: Caller, expires_at: float) -> None:
+        self._entries[token] = (caller, min(expires_at, time.time() + self.ttl))
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
 class PlatformVerifier:
     def __init__(self, settings: Settings) -> None:
         self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
         self._jwks = JwksCache(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         self._audience = settings.jwt_audience
         self._issuer = settings.jwt_issuer
+        self._verified = VerifiedTokens()
 
     async def verify(self, token: str) -> Caller:
+        known = self._verified.get(token)
+        if known is not None:
+            return known
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise Unauthorized("The bearer token is malformed.", code="TOKEN_INVALID") from exc
         key, algorithm = await self._key_for(header)
         claims = self._decode(token, key, algorithm)
-        return _caller_from(claims)
+        caller = _caller_from(claims)
+        self._verified.put(token, caller, float(claims["exp"]))
+        return caller
 
     async def _key_for(self, header: dict[str, Any]) -> tuple[Any, str]:
         alg = header.get("alg")
