@@ -97,11 +97,18 @@ async def list_sessions(
     tx: Transaction, f: SessionFilter, *, sort: str, offset: int, limit: int
 ) -> tuple[list[LiveSessionRow], int]:
     query = _filtered(f)
-    total = await tx.scalar(select(func.count()).select_from(query.subquery()))
     column = _SORTS[sort.lstrip("-")]
     order = column.desc() if sort.startswith("-") else column.asc()
-    rows = await tx.scalars(query.order_by(order, LiveSessionRow.id).offset(offset).limit(limit))
-    return list(rows), int(total or 0)
+    # the page and the total in one round trip; a page past the end has no row to carry it
+    counted = query.add_columns(func.count().over().label("total"))
+    result = await tx.execute(
+        counted.order_by(order, LiveSessionRow.id).offset(offset).limit(limit)
+    )
+    page = result.all()
+    if page:
+        return [row for row, _ in page], int(page[0][1])
+    total = await tx.scalar(select(func.count()).select_from(query.subquery()))
+    return [], int(total or 0)
 
 
 async def live_sessions_past(tx: Transaction, now: datetime) -> list[LiveSessionRow]:
