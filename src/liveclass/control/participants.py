@@ -48,6 +48,9 @@ class Admission:
 async def join(
     services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
 ) -> Admission:
+    seated = await _rejoin(services, actor, session_id)
+    if seated is not None:
+        return seated
     async with services.db.transaction() as tx:
         session = await _session(tx, session_id, for_update=True)
         me = await queries.get_by_user(tx, session_id, actor.user_id)
@@ -57,18 +60,44 @@ async def join(
             _check_entry(services, session, request)
         role = Role.HOST if privileged else Role(me.role if me else session.default_role)
         status = _arrival_status(session, me, role)
-        if status is ParticipantStatus.JOINED:
-            await _check_capacity(services, tx, session, role, me)
-        me = _seat(tx, session, me, actor, role, status)
-        await tx.flush()
-        await _update_peak(tx, session)
-        outbox.record_event(
-            tx,
-            "participant.joined",
-            session_id=session.id,
-            payload={"participant_id": str(me.id), "user_id": me.user_id, "status": me.status},
+        joined = await queries.count_joined(
+            tx, session.id, seated_roles=SEATED_ROLES, excluding=me.id if me else None
         )
+        if status is ParticipantStatus.JOINED:
+            await _check_capacity(services, tx, session, role, me, joined.seated)
+        me = _seat(tx, session, me, actor, role, status)
+        mine = 1 if status is ParticipantStatus.JOINED else 0
+        session.peak_participants = max(session.peak_participants, joined.everyone + mine)
+        _record_joined(tx, me)
     return await _admission(services, session, me)
+
+
+async def _rejoin(services: Services, actor: Actor, session_id: uuid.UUID) -> Admission | None:
+    """Someone already seated joins again (a reload, a second tab): the same seat, a new ticket.
+
+    The seat count and the peak cannot change, so this does not queue behind the session
+    row lock that first joins take; it locks only the participant's own row, which is what
+    a concurrent kick or role change updates. None when the caller holds no seat.
+    """
+    async with services.db.transaction() as tx:
+        me = await queries.get_by_user(tx, session_id, actor.user_id, for_update=True)
+        if me is None or me.status != ParticipantStatus.JOINED:
+            return None
+        session = await _session(tx, session_id)
+        _check_joinable(session, me)
+        role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
+        me = _seat(tx, session, me, actor, role, ParticipantStatus.JOINED)
+        _record_joined(tx, me)
+    return await _admission(services, session, me)
+
+
+def _record_joined(tx: Transaction, me: ParticipantRow) -> None:
+    outbox.record_event(
+        tx,
+        "participant.joined",
+        session_id=me.session_id,
+        payload={"participant_id": str(me.id), "user_id": me.user_id, "status": me.status},
+    )
 
 
 def _check_joinable(session: LiveSessionRow, me: ParticipantRow | None) -> None:
@@ -124,22 +153,15 @@ async def _check_capacity(
     session: LiveSessionRow,
     role: Role,
     me: ParticipantRow | None,
+    seated: int,
 ) -> None:
     if me is not None and me.status == ParticipantStatus.JOINED:
         return  # re-joining keeps the seat already held
-    if role is not Role.HOST:
-        seated = await queries.count_in(
-            tx,
-            session.id,
-            statuses=[ParticipantStatus.JOINED.value],
-            roles=SEATED_ROLES,
-            excluding=me.id if me else None,
+    if role is not Role.HOST and seated >= session.max_participants:
+        raise Conflict(
+            f"The session is full ({session.max_participants} participants).",
+            code="SESSION_FULL",
         )
-        if seated >= session.max_participants:
-            raise Conflict(
-                f"The session is full ({session.max_participants} participants).",
-                code="SESSION_FULL",
-            )
     await _check_mesh_publishers(services, tx, session, role, me)
 
 
@@ -199,13 +221,6 @@ def _seat(
     me.role = role.value
     me.name = actor.name
     return me
-
-
-async def _update_peak(tx: Transaction, session: LiveSessionRow) -> None:
-    current = await queries.count_in(
-        tx, session.id, statuses=[ParticipantStatus.JOINED.value], roles=[r.value for r in Role]
-    )
-    session.peak_participants = max(session.peak_participants, current)
 
 
 async def _admission(services: Services, session: LiveSessionRow, me: ParticipantRow) -> Admission:
@@ -344,10 +359,13 @@ async def admit(
         if admit:
             if session.status != SessionStatus.LIVE:
                 raise Conflict("Admit people once the session is live.", code="SESSION_NOT_STARTED")
-            await _check_capacity(services, tx, session, Role(target.role), target)
+            joined = await queries.count_joined(
+                tx, session.id, seated_roles=SEATED_ROLES, excluding=target.id
+            )
+            await _check_capacity(services, tx, session, Role(target.role), target, joined.seated)
             target.status = ParticipantStatus.JOINED.value
             target.last_joined_at = utcnow()
-            await _update_peak(tx, session)
+            session.peak_participants = max(session.peak_participants, joined.everyone + 1)
         else:
             target.status = ParticipantStatus.DENIED.value
             target.token_version += 1

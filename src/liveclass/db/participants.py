@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 
 from liveclass.db.database import Transaction
 from liveclass.db.tables import ParticipantRow
 from liveclass.db.types import utcnow
+from liveclass.domain.participants import ParticipantStatus
 
 
 async def get_participant(
@@ -22,12 +24,40 @@ async def get_participant(
 
 
 async def get_by_user(
-    tx: Transaction, session_id: uuid.UUID, user_id: str
+    tx: Transaction, session_id: uuid.UUID, user_id: str, *, for_update: bool = False
 ) -> ParticipantRow | None:
     query = select(ParticipantRow).where(
         ParticipantRow.session_id == session_id, ParticipantRow.user_id == user_id
     )
+    if for_update:
+        query = query.with_for_update()
     return (await tx.scalars(query)).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedCount:
+    seated: int  # joined in one of the seated roles (the capacity counts these)
+    everyone: int  # joined in any role (the peak counts these)
+
+
+async def count_joined(
+    tx: Transaction,
+    session_id: uuid.UUID,
+    *,
+    seated_roles: Iterable[str],
+    excluding: uuid.UUID | None = None,
+) -> JoinedCount:
+    """Both counts of joined participants in one query."""
+    query = select(
+        func.count().filter(ParticipantRow.role.in_(list(seated_roles))), func.count()
+    ).where(
+        ParticipantRow.session_id == session_id,
+        ParticipantRow.status == ParticipantStatus.JOINED.value,
+    )
+    if excluding is not None:
+        query = query.where(ParticipantRow.id != excluding)
+    seated, everyone = (await tx.execute(query)).one()
+    return JoinedCount(seated=int(seated), everyone=int(everyone))
 
 
 async def count_in(
