@@ -26,10 +26,17 @@ from tests.support.servers import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
     "--auto-select-desktop-capture-source=Entire screen",
 ]
 
@@ -59,15 +66,30 @@ class ServerProcess:
         self.log = log
         self.env = {
             **os.environ,
-            "DATABASE_URL": database_url, "JWT_SECRET": JWT_SECRET, "SECRET_KEY": SECRET_KEY,
-            "HOST": "127.0.0.1", "PORT": str(port), "PUBLIC_BASE_URL": self.base_url,
+            "DATABASE_URL": database_url,
+            "JWT_SECRET": JWT_SECRET,
+            "SECRET_KEY": SECRET_KEY,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PUBLIC_BASE_URL": self.base_url,
         }
         self.env.pop("REDIS_URL", None)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "uvicorn", "--factory", "liveclass.app:create_app",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "liveclass.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, env=self.env, stdout=out, stderr=out)
         deadline = time.monotonic() + 30
@@ -117,8 +139,13 @@ class Session:
     teacher: str = "teacher-1"
 
     def _call(self, method: str, path: str, token: str, body: Any = None) -> httpx.Response:
-        return httpx.request(method, self.server.base_url + path, json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {token}"})
+        return httpx.request(
+            method,
+            self.server.base_url + path,
+            json=body,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}"},
+        )
 
     def teacher_token(self) -> str:
         return self.platform.token(self.teacher, "teacher", name="Ada Teacher")
@@ -127,8 +154,11 @@ class Session:
         body = {
             "title": "Physics <script>alert(1)</script>",
             "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-            "duration": 60, "max_participants": 10, "is_public": True,
-            "default_role": "speaker", **overrides,
+            "duration": 60,
+            "max_participants": 10,
+            "is_public": True,
+            "default_role": "speaker",
+            **overrides,
         }
         r = self._call("POST", "/api/v1/sessions", self.teacher_token(), body)
         assert r.status_code == 201, r.text
@@ -138,8 +168,11 @@ class Session:
         return self
 
     def join(self, sub: str, name: str) -> httpx.Response:
-        token = (self.teacher_token() if sub == self.teacher
-                 else self.platform.token(sub, "student", name=name))
+        token = (
+            self.teacher_token()
+            if sub == self.teacher
+            else self.platform.token(sub, "student", name=name)
+        )
         return self._call("POST", f"/api/v1/sessions/{self.id}/join", token, {})
 
     def classroom_url(self, sub: str, name: str) -> str:
@@ -164,7 +197,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def open_page(browser: Browser, url: str) -> Page:
     context: BrowserContext = await browser.new_context(
-        permissions=["camera", "microphone"], viewport={"width": 1280, "height": 760},
+        permissions=["camera", "microphone"],
+        viewport={"width": 1280, "height": 760},
         bypass_csp=True,  # lets Playwright evaluate its probes; the page itself is unchanged
     )
     page = await context.new_page()

@@ -56,9 +56,9 @@ async def wait_until(
     raise AssertionError(f"{what} not reached within {within}s; last stats: {stats}")
 
 
-def receives_from(peers: list[str], *, video_streams: int = 1, audio: bool = True) -> Callable[
-    [dict[str, dict[str, Any]]], bool
-]:
+def receives_from(
+    peers: list[str], *, video_streams: int = 1, audio: bool = True
+) -> Callable[[dict[str, dict[str, Any]]], bool]:
     def check(stats: dict[str, dict[str, Any]]) -> bool:
         return all(
             pid in stats

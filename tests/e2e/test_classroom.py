@@ -14,8 +14,11 @@ pytestmark = pytest.mark.e2e
 
 async def _open_class(browser: Browser, session: Session) -> tuple[list[Page], list[str]]:
     """The teacher and two students open their links; returns pages and participant ids."""
-    people = [("teacher-1", "Ada Teacher"), ("student-1", "Sam <b>Student</b>"),
-              ("student-2", "Kim Student")]
+    people = [
+        ("teacher-1", "Ada Teacher"),
+        ("student-1", "Sam <b>Student</b>"),
+        ("student-2", "Kim Student"),
+    ]
     pages = [await open_page(browser, session.classroom_url(sub, name)) for sub, name in people]
     return pages, [await participant_id(page) for page in pages]
 

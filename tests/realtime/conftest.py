@@ -151,8 +151,10 @@ class Classroom:
         assert r.status_code == 200, r.text
 
     async def join(self, sub: str = "teacher-1", name: str | None = None) -> dict[str, Any]:
-        token = self.host_token if sub == "teacher-1" else self.platform.token(
-            sub, "student", name=name or sub
+        token = (
+            self.host_token
+            if sub == "teacher-1"
+            else self.platform.token(sub, "student", name=name or sub)
         )
         r = await self.api.post(
             f"/api/v1/sessions/{self.session_id}/join", json={}, headers=self._auth(token)

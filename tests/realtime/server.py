@@ -18,7 +18,10 @@ from liveclass.config import Settings
 def serve(settings: Settings) -> Iterator[str]:
     """Serve ``settings`` on ``settings.port``; yield the base URL; stop on exit."""
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning",
+        create_app(settings),
+        host="127.0.0.1",
+        port=settings.port,
+        log_level="warning",
         lifespan="on",
     )
     server = uvicorn.Server(config)

@@ -12,9 +12,7 @@ from liveclass.db.tables import AttendanceIntervalRow
 from tests.realtime.conftest import Classroom, eventually
 
 
-async def _intervals(
-    classroom: Classroom, pid: str
-) -> list[tuple[datetime, datetime | None]]:
+async def _intervals(classroom: Classroom, pid: str) -> list[tuple[datetime, datetime | None]]:
     db = Database(classroom.node.settings.database_url)
     try:
         async with db.transaction() as tx:

@@ -25,7 +25,10 @@ def _mint(issuer: TokenIssuer, classroom: Classroom, joined: dict[str, Any]) -> 
     token, _ = issuer.access_token(
         session_id=uuid.UUID(classroom.session_id),
         participant_id=uuid.UUID(joined["participant_id"]),
-        user_id="teacher-1", name="T", role=Role.HOST, token_version=1,
+        user_id="teacher-1",
+        name="T",
+        role=Role.HOST,
+        token_version=1,
     )
     return token
 
@@ -98,12 +101,24 @@ async def test_signaling_reaches_only_the_addressed_peer(classroom: Classroom) -
 
     await host.send({"type": "offer", "to": a.pid, "sdp": "v=0 offer", "streams": {"s1": "camera"}})
     offer = await a.wait_type("offer")
-    assert offer == {"type": "offer", "sdp": "v=0 offer", "streams": {"s1": "camera"},
-                     "from": host.pid}
+    assert offer == {
+        "type": "offer",
+        "sdp": "v=0 offer",
+        "streams": {"s1": "camera"},
+        "from": host.pid,
+    }
     await a.send({"type": "answer", "to": host.pid, "sdp": "v=0 answer"})
-    await a.send({"type": "candidate", "to": host.pid, "candidate": {
-        "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host", "sdpMid": "0",
-        "sdpMLineIndex": 0}})
+    await a.send(
+        {
+            "type": "candidate",
+            "to": host.pid,
+            "candidate": {
+                "candidate": "candidate:1 1 udp 1 127.0.0.1 5000 typ host",
+                "sdpMid": "0",
+                "sdpMLineIndex": 0,
+            },
+        }
+    )
     await host.wait_type("answer", sender=a.pid)
     await host.wait_type("candidate", sender=a.pid)
     await b.send({"type": "ping", "nonce": "n1"})

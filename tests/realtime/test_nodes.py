@@ -16,8 +16,9 @@ from tests.support.servers import free_port
 
 def _settings(database_url: str, redis_url: str) -> Settings:
     port = free_port()
-    return make_settings(database_url, port=port, public_base_url=f"http://127.0.0.1:{port}",
-                         redis_url=redis_url)
+    return make_settings(
+        database_url, port=port, public_base_url=f"http://127.0.0.1:{port}", redis_url=redis_url
+    )
 
 
 @pytest.fixture
@@ -30,8 +31,10 @@ def two_nodes(database_url: str, redis_url: str) -> Iterator[tuple[Node, Node]]:
 @pytest.fixture
 async def rooms(two_nodes: tuple[Node, Node]) -> AsyncIterator[tuple[Classroom, Classroom]]:
     node_a, node_b = two_nodes
-    async with httpx.AsyncClient(base_url=node_a.base_url, timeout=10) as api_a, \
-            httpx.AsyncClient(base_url=node_b.base_url, timeout=10) as api_b:
+    async with (
+        httpx.AsyncClient(base_url=node_a.base_url, timeout=10) as api_a,
+        httpx.AsyncClient(base_url=node_b.base_url, timeout=10) as api_b,
+    ):
         a, b = Classroom(node_a, api_a, Platform()), Classroom(node_b, api_b, Platform())
         yield a, b
         await a.close_all()

@@ -92,10 +92,15 @@ async def test_a_role_change_applies_live(classroom: Classroom) -> None:
         ('{"type": "chat", "text": 5}', "BAD_MESSAGE"),
         ('{"type": "offer", "to": "not-a-uuid", "sdp": "v=0"}', "BAD_MESSAGE"),
         ('{"type": "hand", "raised": "yes"}', "BAD_MESSAGE"),
-        ('{"type": "candidate", "to": "00000000-0000-0000-0000-000000000001", "candidate": 3}',
-         "BAD_MESSAGE"),
-        ('{"type": "change_role", "participant_id": "00000000-0000-0000-0000-000000000001",'
-         ' "role": "emperor"}', "BAD_MESSAGE"),
+        (
+            '{"type": "candidate", "to": "00000000-0000-0000-0000-000000000001", "candidate": 3}',
+            "BAD_MESSAGE",
+        ),
+        (
+            '{"type": "change_role", "participant_id": "00000000-0000-0000-0000-000000000001",'
+            ' "role": "emperor"}',
+            "BAD_MESSAGE",
+        ),
     ],
 )
 async def test_malformed_messages_get_an_error_and_the_socket_stays(

@@ -17,7 +17,9 @@ async def _create(client: httpx.AsyncClient, platform: Platform, title: str, pub
         json={
             "title": title,
             "scheduled_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
-            "duration": 45, "max_participants": 10, "is_public": public,
+            "duration": 45,
+            "max_participants": 10,
+            "is_public": public,
         },
     )
     assert response.status_code == 201, response.text

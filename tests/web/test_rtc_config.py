@@ -51,8 +51,10 @@ async def test_turn_credentials_follow_coturns_rest_api(
     body = response.json()
     stun, turn = body["ice_servers"]
     assert stun == {"urls": ["stun:stun.example.test:3478"], "username": None, "credential": None}
-    assert turn["urls"] == ["turn:turn.example.test:3478?transport=udp",
-                            "turns:turn.example.test:5349"]
+    assert turn["urls"] == [
+        "turn:turn.example.test:3478?transport=udp",
+        "turns:turn.example.test:5349",
+    ]
     expiry, user = turn["username"].split(":", 1)
     assert user == "student-7"
     assert before + 600 <= int(expiry) <= int(time.time()) + 600
@@ -65,12 +67,14 @@ async def test_a_classroom_access_token_works_too(
     ice_client: httpx.AsyncClient, platform: Platform
 ) -> None:
     created = await ice_client.post(
-        "/api/v1/sessions", headers=platform.auth("teacher-1", "teacher"),
+        "/api/v1/sessions",
+        headers=platform.auth("teacher-1", "teacher"),
         json={"title": "ICE", "scheduled_at": datetime.now(UTC).isoformat(), "duration": 30},
     )
     assert created.status_code == 201, created.text
     joined = await ice_client.post(
-        f"/api/v1/sessions/{created.json()['id']}/join", json={},
+        f"/api/v1/sessions/{created.json()['id']}/join",
+        json={},
         headers=platform.auth("teacher-1", "teacher"),
     )
     assert joined.status_code == 200, joined.text

@@ -68,8 +68,10 @@ async def rtc_config(
     servers = [IceServer(urls=settings.stun_urls)] if settings.stun_urls else []
     if settings.turn_urls and settings.turn_secret is not None:
         username, credential = turn_credentials(
-            settings.turn_secret.get_secret_value(), user_id,
-            ttl_seconds=settings.turn_ttl_seconds, now=time.time(),
+            settings.turn_secret.get_secret_value(),
+            user_id,
+            ttl_seconds=settings.turn_ttl_seconds,
+            now=time.time(),
         )
         servers.append(IceServer(urls=settings.turn_urls, username=username, credential=credential))
     return RtcConfig(ice_servers=servers, ttl_seconds=settings.turn_ttl_seconds)

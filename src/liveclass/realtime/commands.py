@@ -37,8 +37,9 @@ async def handle(hub: Hub, conn: Connection, raw: str) -> None:
 async def _handle(hub: Hub, conn: Connection, raw: str) -> None:
     limit = hub.services.settings.ws_max_message_bytes
     if len(raw) > limit or len(raw.encode()) > limit:
-        raise CloseError(p.CloseCode.TOO_BIG, "MESSAGE_TOO_BIG",
-                         f"Messages are limited to {limit} bytes.")
+        raise CloseError(
+            p.CloseCode.TOO_BIG, "MESSAGE_TOO_BIG", f"Messages are limited to {limit} bytes."
+        )
     message = p.parse(raw)
     _check_rate(conn, message)
     if conn.state is ConnectionState.WAITING and not isinstance(message, p.Ping):
@@ -76,10 +77,17 @@ async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> Non
             await _relay(hub, conn, to, {"type": "candidate", "candidate": candidate})
         case p.Chat(text=text):
             _require(conn, Action.CHAT, "chat")
-            await hub.deliver(conn, {
-                "type": "chat", "id": uuid.uuid4().hex, "participant_id": me, "name": conn.name,
-                "text": text, "sent_at": datetime.now(UTC).isoformat(),
-            })
+            await hub.deliver(
+                conn,
+                {
+                    "type": "chat",
+                    "id": uuid.uuid4().hex,
+                    "participant_id": me,
+                    "name": conn.name,
+                    "text": text,
+                    "sent_at": datetime.now(UTC).isoformat(),
+                },
+            )
         case p.Hand(raised=raised, participant_id=target):
             await _hand(hub, conn, raised, target)
         case p.MediaState(audio=audio, video=video, screen=screen):
@@ -87,12 +95,23 @@ async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> Non
                 _require(conn, Action.PUBLISH, "send media")
             if screen:
                 _require(conn, Action.SHARE_SCREEN, "share the screen")
-            await hub.deliver(conn, {"type": "media_state", "participant_id": me,
-                                     "audio": audio, "video": video, "screen": screen})
+            await hub.deliver(
+                conn,
+                {
+                    "type": "media_state",
+                    "participant_id": me,
+                    "audio": audio,
+                    "video": video,
+                    "screen": screen,
+                },
+            )
         case p.MuteRequest(participant_id=target, kind=kind):
             _require(conn, Action.MODERATE, "ask others to mute")
-            await hub.deliver(conn, {"type": "mute_request", "kind": kind, "participant_id": me,
-                                     "name": conn.name}, to=str(target))
+            await hub.deliver(
+                conn,
+                {"type": "mute_request", "kind": kind, "participant_id": me, "name": conn.name},
+                to=str(target),
+            )
         case p.Ping(nonce=nonce):
             conn.push(p.encode({"type": "pong", "nonce": nonce}))
         case p.Stats():

@@ -61,8 +61,11 @@ async def example_page() -> FileResponse:
 async def landing(services: ServicesDep) -> HTMLResponse:
     async with services.db.transaction() as tx:
         rows, _ = await list_sessions(
-            tx, SessionFilter(visible_to=None, is_public=True), sort="scheduled_at",
-            offset=0, limit=500,
+            tx,
+            SessionFilter(visible_to=None, is_public=True),
+            sort="scheduled_at",
+            offset=0,
+            limit=500,
         )
     upcoming = [r for r in rows if r.status in ("live", "scheduled")][:_LISTED]
     template = (STATIC / "landing.html").read_text()
@@ -77,8 +80,11 @@ def _session_items(rows: list[LiveSessionRow]) -> str:
 
 
 def _session_item(row: LiveSessionRow) -> str:
-    when = row.scheduled_at.strftime("%Y-%m-%d %H:%M UTC") if isinstance(
-        row.scheduled_at, datetime) else ""
+    when = (
+        row.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
+        if isinstance(row.scheduled_at, datetime)
+        else ""
+    )
     return (
         f'<li class="session {html.escape(row.status)}">'
         f'<span class="title">{html.escape(row.title)}</span> '

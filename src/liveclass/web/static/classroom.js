@@ -62,6 +62,8 @@ class Classroom {
     this.bindClient();
     this.bindControls();
     if (joined.permissions.can_publish) await this.startCamera();
+    // Lets anyone measure join-to-first-frame from the page (bench/realtime_join.py does).
+    performance.mark('liveclass:connect');
     this.client.connect();
   }
 
