@@ -103,7 +103,7 @@ class Hub:
         if conn.state is ConnectionState.JOINED:
             await self.enter(conn, session)
         else:
-            conn.push_first(encode(self._welcome(conn, session, room)))
+            conn.push_first(self._welcome(conn, session, room))
             await self._deliver(
                 session_id,
                 {
@@ -172,7 +172,7 @@ class Hub:
         )
         room = await self._room(claims.session_id)
         room.connections[conn.id] = conn
-        conn.push_first(encode(self._welcome(conn, session, room)))
+        conn.push_first(self._welcome(conn, session, room))
         pid = str(conn.participant_id)
         await self._deliver(
             conn.session_id, {"type": "recorder_joined", "participant_id": pid}, exclude=pid
@@ -217,7 +217,7 @@ class Hub:
             instance=conn.instance,
         )
         room.peers[peer.participant_id] = peer
-        welcome = encode(self._welcome(conn, session, room))
+        welcome = self._welcome(conn, session, room)
         # Messages may already be queued for a new socket; the welcome must come first.
         if first:
             conn.push_first(welcome)
@@ -229,18 +229,18 @@ class Hub:
             exclude=peer.participant_id,
         )
 
-    def _welcome(self, conn: Connection, session: LiveSessionRow, room: Room) -> dict[str, Any]:
+    def _welcome(self, conn: Connection, session: LiveSessionRow, room: Room) -> str:
         settings = self.services.settings
         me = str(conn.participant_id)
         # Someone in the waiting room is not in the class yet: they see nobody.
         inside = conn.state is ConnectionState.JOINED
-        peers = [p.as_message() for pid, p in room.peers.items() if pid != me and inside]
+        peers = [p for pid, p in room.peers.items() if pid != me and inside]
         waiting = (
             [{"participant_id": k, "name": v} for k, v in room.waiting.items()]
             if inside and role_allows(conn.role, Action.MODERATE)
             else []
         )
-        return {
+        welcome = {
             "type": "welcome",
             "connection_id": conn.id,
             "session": {"id": str(session.id), "title": session.title, "status": session.status},
@@ -252,7 +252,7 @@ class Hub:
                 "status": conn.state.value,
                 "permissions": permissions_of(conn.role),
             },
-            "peers": peers,
+            "peers": [],
             "waiting": waiting,
             "recorders": sorted(r for r in room.recorders if r != me),
             "recording": room.recording,
@@ -262,6 +262,10 @@ class Hub:
                 "burst": settings.ws_burst,
             },
         }
+        # Peers are spliced in already encoded (see Peer.as_json). User text inside the
+        # rest is escaped by the encoder, so the empty list is the only '"peers":[]'.
+        roster = '"peers":[' + ",".join(p.as_json() for p in peers) + "]"
+        return encode(welcome).replace('"peers":[]', roster, 1)
 
     async def disconnect(self, conn: Connection) -> None:
         """The socket is gone: close its attendance interval and tell the room."""

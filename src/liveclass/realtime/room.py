@@ -13,6 +13,7 @@ from typing import Any
 
 from liveclass.domain.roles import Action, Permissions, Role, role_allows
 from liveclass.realtime.connection import Connection, ConnectionState
+from liveclass.realtime.protocol import encode
 
 
 @dataclass
@@ -27,9 +28,30 @@ class Peer:
     audio: bool = False
     video: bool = False
     screen: bool = False
+    _encoded: tuple[tuple[object, ...], str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def as_message(self) -> dict[str, Any]:
-        return asdict(self)
+        message = asdict(self)
+        del message["_encoded"]
+        return message
+
+    def as_json(self) -> str:
+        """The encoded peer, kept until it changes: every welcome lists every peer, and
+        re-encoding a thousand of them per arrival cost time and heap."""
+        state = (
+            self.name,
+            self.role,
+            self.instance,
+            self.hand,
+            self.audio,
+            self.video,
+            self.screen,
+        )
+        if self._encoded is None or self._encoded[0] != state:
+            self._encoded = (state, encode(self.as_message()))
+        return self._encoded[1]
 
 
 @dataclass
