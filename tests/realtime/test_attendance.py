@@ -148,3 +148,25 @@ async def test_a_denied_guest_is_closed(classroom: Classroom) -> None:
     await host.send({"type": "admit", "participant_id": waiting.pid, "admit": False})
     code, _ = await waiting.wait_closed()
     assert code == 4403
+
+
+async def test_leaving_from_the_socket_marks_the_participant_as_left(
+    classroom: Classroom,
+) -> None:
+    await classroom.create()
+    host = await classroom.enter()
+    await classroom.start()
+    student = await classroom.enter("student-1")
+
+    await student.send({"type": "leave"})
+
+    code, reason = await student.wait_closed()
+    assert (code, reason.split(":")[0]) == (4403, "LEFT")
+    await host.wait_type("peer_left", participant_id=student.pid)
+    listed = await classroom.api.get(
+        f"/api/v1/sessions/{classroom.session_id}/participants",
+        headers={"Authorization": f"Bearer {classroom.host_token}"},
+    )
+    assert listed.status_code == 200, listed.text
+    statuses = {p["id"]: p["status"] for p in listed.json()["items"]}
+    assert statuses[student.pid] == "left"

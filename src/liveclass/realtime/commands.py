@@ -152,5 +152,8 @@ async def _control(hub: Hub, conn: Connection, message: p.ClientMessage) -> None
                 await session_control.start_session(services, actor, sid)
             case p.EndSession():
                 await session_control.end_session(services, actor, sid)
+            case p.Leave():
+                # The classroom holds no platform token; its socket speaks for the person.
+                await participant_control.leave(services, actor, sid)
     except DomainError as exc:
         raise UserError(exc.code, exc.detail) from exc

@@ -117,6 +117,11 @@ class EndSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     nonce: str
 
@@ -139,6 +144,7 @@ ClientMessage = (
     | Admit
     | StartSession
     | EndSession
+    | Leave
     | Ping
     | Stats
 )
@@ -283,6 +289,7 @@ _PARSERS: dict[str, Callable[[_Fields], ClientMessage]] = {
     ),
     "start_session": lambda f: StartSession(),
     "end_session": lambda f: EndSession(),
+    "leave": lambda f: Leave(),
     "ping": _ping,
     "stats": _stats,
 }

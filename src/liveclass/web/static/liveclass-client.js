@@ -229,13 +229,15 @@ export class LiveClassClient {
     this.onClosed(code, reason);
   }
 
-  /** Leave the class: closes the socket and media; tells the server you left. */
+  /** Leave the class: tells the server (which then closes the socket) and stops media. */
   async leave() {
     this.closedByUs = true;
     clearTimeout(this.refreshTimer);
     this.media?.close();
-    await this.api(`/api/v1/sessions/${this.sessionId}/leave`, { method: 'POST' }).catch(() => {});
-    this.ws?.close(1000, 'left');
+    const ws = this.ws;
+    this.send({ type: 'leave' });
+    // The server closes the socket once it has recorded the leave; don't wait forever.
+    setTimeout(() => ws?.close(1000, 'left'), 2000);
     this.setStatus('closed', 'left');
   }
 
