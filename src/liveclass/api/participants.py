@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from liveclass.api.deps import CallerDep, ServicesDep, bearer
 from liveclass.api.schemas import AdmitBody, JoinBody, JoinOut, Page, ParticipantOut, RoleChange
 from liveclass.api.sessions import PROBLEMS, actor_of
-from liveclass.api.views import join_out, total_pages
+from liveclass.api.views import join_fields, json_response, total_pages
 from liveclass.control import participants as control
 from liveclass.db import attendance
 from liveclass.db import participants as queries
@@ -30,7 +30,7 @@ router = APIRouter(tags=["participants"])
 )
 async def join_session(
     session_id: uuid.UUID, caller: CallerDep, services: ServicesDep, body: JoinBody | None = None
-) -> JoinOut:
+) -> Response:
     body = body or JoinBody()
     admission = await control.join(
         services,
@@ -38,7 +38,7 @@ async def join_session(
         session_id,
         control.JoinRequest(invite_token=body.invite_token, password=body.password),
     )
-    return join_out(services, admission)
+    return json_response(join_fields(services, admission))
 
 
 @router.post(
@@ -49,13 +49,13 @@ async def join_session(
 )
 async def refresh_token(
     session_id: uuid.UUID, services: ServicesDep, credentials: bearer
-) -> JoinOut:
+) -> Response:
     if credentials is None:
         raise Unauthorized("An access token is required.", code="TOKEN_MISSING")
     claims = services.issuer.verify_access(credentials.credentials)
     if claims.session_id != session_id:
         raise Unauthorized("The access token is for another session.", code="TOKEN_INVALID")
-    return join_out(services, await control.refresh(services, claims))
+    return json_response(join_fields(services, await control.refresh(services, claims)))
 
 
 @router.post("/sessions/{session_id}/leave", response_model=ParticipantOut, responses=PROBLEMS)

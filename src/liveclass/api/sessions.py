@@ -23,7 +23,13 @@ from liveclass.api.schemas import (
     StatsOut,
 )
 from liveclass.api.stats import session_stats
-from liveclass.api.views import invite_url, session_out, total_pages
+from liveclass.api.views import (
+    invite_url,
+    json_response,
+    session_fields,
+    session_out,
+    total_pages,
+)
 from liveclass.auth.platform import Caller
 from liveclass.control import sessions as control
 from liveclass.control.access import require_host
@@ -128,7 +134,7 @@ async def list_sessions(
     to: Annotated[IsoDateTime | None, Query()] = None,
     search: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
     sort: SortKey = "scheduled_at",
-) -> Page[SessionOut]:
+) -> Response:
     f = queries.SessionFilter(
         visible_to=None if caller.is_admin else caller.user_id,
         course_id=course_id,
@@ -140,17 +146,19 @@ async def list_sessions(
         scheduled_to=_as_utc(to),
         search=search,
     )
-    async with services.db.transaction() as tx:
-        rows, total = await queries.list_sessions(
-            tx, f, sort=sort, offset=(page - 1) * page_size, limit=page_size
+    async with services.db.read() as conn:
+        rows, total = await queries.session_page(
+            conn, f, sort=sort, offset=(page - 1) * page_size, limit=page_size
         )
     actor = actor_of(caller)
-    return Page[SessionOut](
-        items=[session_out(services, actor, r) for r in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-        total_pages=total_pages(total, page_size),
+    return json_response(
+        {
+            "items": [session_fields(services, actor, r) for r in rows],
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+            "total_pages": total_pages(total, page_size),
+        }
     )
 
 

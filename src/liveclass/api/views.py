@@ -4,29 +4,51 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from typing import Any
 
-from liveclass.api.schemas import JoinOut, PermissionsOut, SessionOut
+from fastapi import Response
+from pydantic_core import to_json
+
+from liveclass.api.schemas import SessionOut
 from liveclass.control.access import is_owner_or_admin
 from liveclass.control.actor import Actor
 from liveclass.control.participants import Admission
-from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.db.sessions import SessionRecord
+from liveclass.db.tables import LiveSessionRow
 from liveclass.domain.roles import Permissions, Role
 from liveclass.services import Services
+
+AnySession = LiveSessionRow | SessionRecord
+
+
+def json_response(content: Any, *, status_code: int = 200) -> Response:
+    """JSON built from plain values, serialised once.
+
+    A route that returns a model has FastAPI validate it again against ``response_model``
+    before serialising it; the hot routes (join, list) build the same JSON from dicts in
+    the field order of their documented model, which stays their ``response_model``.
+    """
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
 
 
 def classroom_url(services: Services, session_id: object) -> str:
     return f"{services.settings.base_url}/classroom/{session_id}"
 
 
-def invite_url(services: Services, row: LiveSessionRow, token: str) -> str:
+def invite_url(services: Services, row: AnySession, token: str) -> str:
     return f"{classroom_url(services, row.id)}?invite={token}"
 
 
-def session_out(services: Services, actor: Actor, row: LiveSessionRow) -> SessionOut:
+def session_out(services: Services, actor: Actor, row: AnySession) -> SessionOut:
+    return SessionOut(**session_fields(services, actor, row))
+
+
+def session_fields(services: Services, actor: Actor, row: AnySession) -> dict[str, Any]:
+    """The fields of ``SessionOut``, in its order."""
     token = None
     if is_owner_or_admin(actor, row):
         token = services.issuer.invite_token(session_id=row.id, version=row.invite_version)
-    return SessionOut(
+    return dict(
         id=row.id,
         title=row.title,
         description=row.description,
@@ -56,18 +78,19 @@ def session_out(services: Services, actor: Actor, row: LiveSessionRow) -> Sessio
     )
 
 
-def join_out(services: Services, admission: Admission) -> JoinOut:
-    me: ParticipantRow = admission.participant
+def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
+    """The fields of ``JoinOut``, in its order."""
+    me = admission.participant
     perms = Permissions.for_role(Role(me.role))
     ws_base = services.settings.base_url.replace("http", "ws", 1)
-    return JoinOut(
+    return dict(
         session_id=admission.session.id,
         participant_id=me.id,
         user_id=me.user_id,
         name=me.name,
         role=Role(me.role),
         status=me.status,
-        permissions=PermissionsOut(
+        permissions=dict(
             can_publish=perms.can_publish,
             can_subscribe=perms.can_subscribe,
             can_publish_data=perms.can_publish_data,

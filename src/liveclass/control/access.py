@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from liveclass.control.actor import Actor
+from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.domain.errors import NotAllowed, NotFound
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Action, Role, role_allows
 
 
-def is_owner_or_admin(actor: Actor, session: LiveSessionRow) -> bool:
+def is_owner_or_admin(actor: Actor, session: LiveSessionRow | SessionRecord) -> bool:
     return actor.is_admin or session.owner_id == actor.user_id
 
 

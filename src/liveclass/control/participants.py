@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from liveclass.auth.issued import AccessClaims
@@ -14,7 +14,9 @@ from liveclass.control.sessions import ensure_room, stored_room
 from liveclass.db import attendance, outbox
 from liveclass.db import participants as queries
 from liveclass.db import sessions as session_queries
-from liveclass.db.database import Transaction
+from liveclass.db.database import Connection, Transaction
+from liveclass.db.participants import ParticipantRecord
+from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.db.types import utcnow
 from liveclass.domain.errors import Conflict, NotAllowed, NotFound, Unauthorized
@@ -27,6 +29,10 @@ from liveclass.services import Services
 PUBLISHING_ROLES = tuple(r.value for r in Role if role_allows(r, Action.PUBLISH))
 SEATED_ROLES = tuple(r.value for r in Role if r is not Role.HOST)
 
+# The hot paths (join, refresh) read records; moderation still works on ORM rows.
+AnySession = LiveSessionRow | SessionRecord
+AnyParticipant = ParticipantRow | ParticipantRecord
+
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
@@ -38,69 +44,104 @@ class JoinRequest:
 class Admission:
     """A participant's ticket into the classroom: who, in what role, and how to connect."""
 
-    session: LiveSessionRow
-    participant: ParticipantRow
+    session: SessionRecord
+    participant: ParticipantRecord
     access_token: str
     expires_at: int
     media: dict[str, Any]
 
 
+# A seat that changes under a first join (a leave committed meanwhile) is read again.
+_JOIN_ATTEMPTS = 3
+
+
 async def join(
     services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
 ) -> Admission:
-    seated = await _rejoin(services, actor, session_id)
-    if seated is not None:
-        return seated
-    async with services.db.transaction() as tx:
-        session = await _session(tx, session_id, for_update=True)
-        me = await queries.get_by_user(tx, session_id, actor.user_id)
-        _check_joinable(session, me)
-        privileged = is_owner_or_admin(actor, session)
-        if not privileged and not _previously_admitted(me):
-            _check_entry(services, session, request)
-        role = Role.HOST if privileged else Role(me.role if me else session.default_role)
-        status = _arrival_status(session, me, role)
-        joined = await queries.count_joined(
-            tx, session.id, seated_roles=SEATED_ROLES, excluding=me.id if me else None
-        )
-        if status is ParticipantStatus.JOINED:
-            await _check_capacity(services, tx, session, role, me, joined.seated)
-        me = _seat(tx, session, me, actor, role, status)
-        mine = 1 if status is ParticipantStatus.JOINED else 0
-        session.peak_participants = max(session.peak_participants, joined.everyone + mine)
-        _record_joined(tx, me)
-    return await _admission(services, session, me)
+    async with services.db.read() as conn:
+        seat = await queries.seat_of_user(conn, session_id, actor.user_id)
+    if seat is not None and seat.participant.status == ParticipantStatus.JOINED:
+        admission = await _rejoin(services, actor, seat)
+        if admission is not None:
+            return admission
+    for _ in range(_JOIN_ATTEMPTS):
+        admission = await _join_locked(services, actor, session_id, request)
+        if admission is not None:
+            return admission
+    raise Conflict("Your seat changed while joining; try again.", code="JOIN_CONFLICT")
 
 
-async def _rejoin(services: Services, actor: Actor, session_id: uuid.UUID) -> Admission | None:
+async def _rejoin(services: Services, actor: Actor, seat: queries.Seat) -> Admission | None:
     """Someone already seated joins again (a reload, a second tab): the same seat, a new ticket.
 
-    The seat count and the peak cannot change, so this does not queue behind the session
-    row lock that first joins take; it locks only the participant's own row, which is what
-    a concurrent kick or role change updates. None when the caller holds no seat.
+    The seat count and the peak cannot change, so this takes no lock, and when the role
+    and name stay the same it writes nothing: a kick committed after this read bumped the
+    token version, so the ticket issued here is refused like every older one. None when the
+    seat changed meanwhile (the locked path then decides).
     """
-    async with services.db.transaction() as tx:
-        me = await queries.get_by_user(tx, session_id, actor.user_id, for_update=True)
-        if me is None or me.status != ParticipantStatus.JOINED:
+    session, me = seat.session, seat.participant
+    _check_joinable(session, me)
+    role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
+    now = replace(me, role=role.value, name=actor.name)
+    if now != me:
+        async with services.db.write() as conn:
+            if not await queries.update_seat(conn, now, was=me):
+                return None
+            await _record_joined(conn, now)
+    return await _admission(services, session, now)
+
+
+async def _join_locked(
+    services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
+) -> Admission | None:
+    """A first join (or a return after leaving, or out of the waiting room), under the
+    session row lock so the capacity check and the new seat are one step."""
+    async with services.db.write() as conn:
+        session = await queries.lock_session(conn, session_id)
+        if session is None:
+            raise NotFound("No such session.", code="SESSION_NOT_FOUND")
+        was, others = await queries.me_and_others(
+            conn,
+            session_id,
+            actor.user_id,
+            seated_roles=SEATED_ROLES,
+            publishing_roles=PUBLISHING_ROLES,
+        )
+        _check_joinable(session, was)
+        privileged = is_owner_or_admin(actor, session)
+        if not privileged and not _previously_admitted(was):
+            _check_entry(services, session, request)
+        role = Role.HOST if privileged else Role(was.role if was else session.default_role)
+        status = _arrival_status(session, was, role)
+        if status is ParticipantStatus.JOINED and not _holds_seat(was):
+            _refuse_if_full(session, role, others.seated)
+            _refuse_if_mesh_full(services, session, role, others.publishing)
+        me = _seated(session, was, actor, role, status)
+        if was is None:
+            await queries.insert_participant(conn, me)
+        elif not await queries.update_seat(conn, me, was=was):
             return None
-        session = await _session(tx, session_id)
-        _check_joinable(session, me)
-        role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
-        me = _seat(tx, session, me, actor, role, ParticipantStatus.JOINED)
-        _record_joined(tx, me)
+        mine = 1 if status is ParticipantStatus.JOINED else 0
+        if others.everyone + mine > session.peak_participants:
+            await queries.raise_peak(conn, session.id, others.everyone + mine)
+        await _record_joined(conn, me)
     return await _admission(services, session, me)
 
 
-def _record_joined(tx: Transaction, me: ParticipantRow) -> None:
-    outbox.record_event(
-        tx,
+async def _record_joined(conn: Connection, me: ParticipantRecord) -> None:
+    await outbox.add_event(
+        conn,
         "participant.joined",
         session_id=me.session_id,
         payload={"participant_id": str(me.id), "user_id": me.user_id, "status": me.status},
     )
 
 
-def _check_joinable(session: LiveSessionRow, me: ParticipantRow | None) -> None:
+def _holds_seat(me: ParticipantRecord | ParticipantRow | None) -> bool:
+    return me is not None and me.status == ParticipantStatus.JOINED
+
+
+def _check_joinable(session: AnySession, me: AnyParticipant | None) -> None:
     if session.status == SessionStatus.CANCELLED:
         raise Conflict("This session was cancelled.", code="SESSION_CANCELLED")
     if session.status == SessionStatus.ENDED:
@@ -111,11 +152,11 @@ def _check_joinable(session: LiveSessionRow, me: ParticipantRow | None) -> None:
         raise NotAllowed("The host did not admit you to this session.", code="DENIED")
 
 
-def _previously_admitted(me: ParticipantRow | None) -> bool:
+def _previously_admitted(me: AnyParticipant | None) -> bool:
     return me is not None and me.status in (ParticipantStatus.JOINED, ParticipantStatus.LEFT)
 
 
-def _check_entry(services: Services, session: LiveSessionRow, request: JoinRequest) -> None:
+def _check_entry(services: Services, session: SessionRecord, request: JoinRequest) -> None:
     if not session.is_public:
         if not request.invite_token:
             raise NotAllowed("This private session needs an invite token.", code="INVITE_REQUIRED")
@@ -131,7 +172,7 @@ def _check_entry(services: Services, session: LiveSessionRow, request: JoinReque
 
 
 def _arrival_status(
-    session: LiveSessionRow, me: ParticipantRow | None, role: Role
+    session: SessionRecord, me: ParticipantRecord | None, role: Role
 ) -> ParticipantStatus:
     if role is Role.HOST:
         return ParticipantStatus.JOINED
@@ -155,14 +196,18 @@ async def _check_capacity(
     me: ParticipantRow | None,
     seated: int,
 ) -> None:
-    if me is not None and me.status == ParticipantStatus.JOINED:
+    if _holds_seat(me):
         return  # re-joining keeps the seat already held
+    _refuse_if_full(session, role, seated)
+    await _check_mesh_publishers(services, tx, session, role, me)
+
+
+def _refuse_if_full(session: AnySession, role: Role, seated: int) -> None:
     if role is not Role.HOST and seated >= session.max_participants:
         raise Conflict(
             f"The session is full ({session.max_participants} participants).",
             code="SESSION_FULL",
         )
-    await _check_mesh_publishers(services, tx, session, role, me)
 
 
 async def _check_mesh_publishers(
@@ -174,7 +219,6 @@ async def _check_mesh_publishers(
 ) -> None:
     if session.provider != "mesh" or not role_allows(role, Action.PUBLISH):
         return
-    cap = services.settings.mesh_max_publishers
     publishers = await queries.count_in(
         tx,
         session.id,
@@ -182,6 +226,15 @@ async def _check_mesh_publishers(
         roles=PUBLISHING_ROLES,
         excluding=me.id if me else None,
     )
+    _refuse_if_mesh_full(services, session, role, publishers)
+
+
+def _refuse_if_mesh_full(
+    services: Services, session: AnySession, role: Role, publishers: int
+) -> None:
+    if session.provider != "mesh" or not role_allows(role, Action.PUBLISH):
+        return
+    cap = services.settings.mesh_max_publishers
     if publishers >= cap:
         raise Conflict(
             f"Peer-to-peer (mesh) sessions carry at most {cap} publishers; "
@@ -190,17 +243,16 @@ async def _check_mesh_publishers(
         )
 
 
-def _seat(
-    tx: Transaction,
-    session: LiveSessionRow,
-    me: ParticipantRow | None,
+def _seated(
+    session: SessionRecord,
+    me: ParticipantRecord | None,
     actor: Actor,
     role: Role,
     status: ParticipantStatus,
-) -> ParticipantRow:
+) -> ParticipantRecord:
     now = utcnow()
     if me is None:
-        me = ParticipantRow(
+        return ParticipantRecord(
             id=uuid.uuid4(),
             session_id=session.id,
             user_id=actor.user_id,
@@ -210,20 +262,19 @@ def _seat(
             token_version=1,
             first_joined_at=now,
             last_joined_at=now,
+            left_at=None,
+            kicked_at=None,
+            created_at=now,
         )
-        tx.add(me)
-        return me
     if me.status != status:
         check_participant_transition(ParticipantStatus(me.status), status)
-        me.status = status.value
-        me.last_joined_at = now
-        me.left_at = None
-    me.role = role.value
-    me.name = actor.name
-    return me
+        me = replace(me, status=status.value, last_joined_at=now, left_at=None)
+    return replace(me, role=role.value, name=actor.name)
 
 
-async def _admission(services: Services, session: LiveSessionRow, me: ParticipantRow) -> Admission:
+async def _admission(
+    services: Services, session: SessionRecord, me: ParticipantRecord
+) -> Admission:
     token, expires_at = services.issuer.access_token(
         session_id=session.id,
         participant_id=me.id,
@@ -241,7 +292,7 @@ async def _admission(services: Services, session: LiveSessionRow, me: Participan
     )
 
 
-def _media_who(me: ParticipantRow) -> MediaParticipant:
+def _media_who(me: AnyParticipant) -> MediaParticipant:
     return MediaParticipant(
         participant_id=me.id, user_id=me.user_id, name=me.name, role=Role(me.role)
     )
@@ -249,15 +300,15 @@ def _media_who(me: ParticipantRow) -> MediaParticipant:
 
 async def refresh(services: Services, claims: AccessClaims) -> Admission:
     """A fresh access token for a participant still in the session (the classroom's reconnect)."""
-    async with services.db.transaction() as tx:
-        session = await _session(tx, claims.session_id)
-        me = await queries.get_participant(tx, claims.session_id, claims.participant_id)
-        check_access(session, me, claims)
-    assert me is not None
-    return await _admission(services, session, me)
+    async with services.db.read() as conn:
+        seat = await queries.seat_by_id(conn, claims.session_id, claims.participant_id)
+    if seat is None:
+        raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")
+    check_access(seat.session, seat.participant, claims)
+    return await _admission(services, seat.session, seat.participant)
 
 
-def check_access(session: LiveSessionRow, me: ParticipantRow | None, claims: AccessClaims) -> None:
+def check_access(session: AnySession, me: AnyParticipant | None, claims: AccessClaims) -> None:
     """Is this access token still good? Used by refresh and by the realtime channel."""
     if session.id != claims.session_id or me is None or me.user_id != claims.user_id:
         raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")

@@ -15,6 +15,7 @@ from liveclass.db import attendance, outbox
 from liveclass.db import participants as participant_queries
 from liveclass.db import sessions as session_queries
 from liveclass.db.database import Transaction
+from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow
 from liveclass.db.types import utcnow
 from liveclass.domain.errors import Conflict, DomainError, Invalid, NotFound
@@ -181,7 +182,7 @@ async def start_session(services: Services, actor: Actor, session_id: uuid.UUID)
     return row
 
 
-async def ensure_room(services: Services, row: LiveSessionRow) -> MediaRoom:
+async def ensure_room(services: Services, row: LiveSessionRow | SessionRecord) -> MediaRoom:
     backend = services.backend(row.provider)
     return await backend.open_room(
         RoomSpec(
@@ -194,7 +195,7 @@ async def ensure_room(services: Services, row: LiveSessionRow) -> MediaRoom:
     )
 
 
-def _publisher_cap(services: Services, row: LiveSessionRow) -> int:
+def _publisher_cap(services: Services, row: LiveSessionRow | SessionRecord) -> int:
     if row.provider == "mesh":
         return services.settings.mesh_max_publishers
     return row.max_participants + 1
@@ -205,7 +206,7 @@ def _store_room(row: LiveSessionRow, room: MediaRoom) -> None:
     row.media_room = {"backend": room.backend, "server": room.server, "data": room.data}
 
 
-def stored_room(row: LiveSessionRow) -> MediaRoom | None:
+def stored_room(row: LiveSessionRow | SessionRecord) -> MediaRoom | None:
     if not row.media_room:
         return None
     stored = row.media_room

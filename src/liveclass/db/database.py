@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -15,6 +17,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 Transaction = AsyncSession
+# Statements without the ORM, for the hot paths (join, list): rows come back as records.
+Connection = AsyncConnection
+
+# PostgreSQL connections older than this are replaced at checkout (see _check_alive).
+RECYCLE_SECONDS = 1800
 
 
 class Database:
@@ -28,10 +35,15 @@ class Database:
             # The same 40-connection ceiling as before, all kept: overflow connections are
             # closed on return, so steady load above the pool size opened and closed a
             # PostgreSQL connection per request.
-            kwargs.update(pool_size=40, max_overflow=0, pool_pre_ping=True)
+            kwargs.update(pool_size=40, max_overflow=0, pool_recycle=RECYCLE_SECONDS)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _make_sqlite_serializable(self.engine)
+            self._reader = self.engine
+        else:
+            _check_alive(self.engine)
+            # one statement reads one snapshot by itself: no BEGIN and COMMIT round trips
+            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -40,12 +52,38 @@ class Database:
         async with self._sessions() as tx, tx.begin():
             yield tx
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        """A connection for reads that need no transaction around them: each statement
+        sees its own consistent snapshot (SQLite still reads inside one transaction)."""
+        async with self._reader.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Connection]:
+        """A transaction for Core statements: commits on success, rolls back on any exception."""
+        async with self.engine.begin() as conn:
+            yield conn
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _check_alive(engine: AsyncEngine) -> None:
+    # Instead of pool_pre_ping, which costs three round trips (BEGIN, a ping, ROLLBACK) on
+    # every checkout: asyncpg notices a connection the server closed (a restart, an
+    # administrator's terminate) as soon as the socket does, so a closed one is dropped
+    # here and the pool hands out another (DisconnectionError makes the pool retry).
+    # pool_recycle bounds the age of the rest; a connection that dies mid-request fails
+    # that request and SQLAlchemy invalidates it, as it would after a successful pre-ping.
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if record.driver_connection is None or record.driver_connection.is_closed():
+            raise DisconnectionError("the PostgreSQL connection was closed")
 
 
 def _make_sqlite_serializable(engine: AsyncEngine) -> None:

@@ -6,16 +6,27 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 
-from liveclass.db.database import Transaction
+from liveclass.db.database import Connection, Transaction
 from liveclass.db.tables import OutboxEventRow
+
+OUTBOX: Table = OutboxEventRow.__table__  # type: ignore[assignment]
 
 
 def record_event(
     tx: Transaction, event_type: str, *, session_id: uuid.UUID | None, payload: dict[str, Any]
 ) -> None:
     tx.add(OutboxEventRow(event_type=event_type, session_id=session_id, payload=payload))
+
+
+async def add_event(
+    conn: Connection, event_type: str, *, session_id: uuid.UUID, payload: dict[str, Any]
+) -> None:
+    """``record_event`` for Core transactions (``Database.write``)."""
+    await conn.execute(
+        insert(OUTBOX).values(event_type=event_type, session_id=session_id, payload=payload)
+    )
 
 
 async def due_events(tx: Transaction, *, now: datetime, limit: int) -> list[OutboxEventRow]:

@@ -4,14 +4,178 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
-from liveclass.db.database import Transaction
+from liveclass.db.database import Connection, Transaction
+from liveclass.db.sessions import (
+    PARTICIPANTS,
+    SESSION_COLUMNS,
+    SESSION_FIELDS,
+    SESSIONS,
+    SessionRecord,
+)
 from liveclass.db.tables import ParticipantRow
 from liveclass.db.types import utcnow
 from liveclass.domain.participants import ParticipantStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantRecord:
+    """A participants row read without the ORM (the hot paths: join, token refresh)."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    user_id: str
+    name: str
+    role: str
+    status: str
+    token_version: int
+    first_joined_at: datetime
+    last_joined_at: datetime
+    left_at: datetime | None
+    kicked_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of_row(cls, row: ParticipantRow) -> ParticipantRecord:
+        return cls(*(getattr(row, name) for name in PARTICIPANT_FIELDS))
+
+
+PARTICIPANT_FIELDS = tuple(f.name for f in fields(ParticipantRecord))
+PARTICIPANT_COLUMNS = tuple(PARTICIPANTS.c[name] for name in PARTICIPANT_FIELDS)
+_P = PARTICIPANTS.c
+_N = len(SESSION_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A session and the caller's participant row in it, read in one statement."""
+
+    session: SessionRecord
+    participant: ParticipantRecord
+
+
+# Built once: a prepared statement's cache key is computed once, not per request.
+_SEAT_OF_USER = (
+    select(*SESSION_COLUMNS, *PARTICIPANT_COLUMNS)
+    .join_from(PARTICIPANTS, SESSIONS, SESSIONS.c.id == _P.session_id)
+    .where(_P.session_id == bindparam("sid"), _P.user_id == bindparam("uid"))
+)
+_SEAT_BY_ID = (
+    select(*SESSION_COLUMNS, *PARTICIPANT_COLUMNS)
+    .join_from(PARTICIPANTS, SESSIONS, SESSIONS.c.id == _P.session_id)
+    .where(_P.session_id == bindparam("sid"), _P.id == bindparam("pid"))
+)
+_LOCK_SESSION = select(*SESSION_COLUMNS).where(SESSIONS.c.id == bindparam("sid")).with_for_update()
+
+
+def _seat(row: Any) -> Seat:
+    return Seat(SessionRecord(*row[:_N]), ParticipantRecord(*row[_N:]))
+
+
+async def seat_of_user(conn: Connection, session_id: uuid.UUID, user_id: str) -> Seat | None:
+    """The caller's seat in a session; None when they have none (or there is no session)."""
+    row = (await conn.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
+    return None if row is None else _seat(row)
+
+
+async def seat_by_id(
+    conn: Connection, session_id: uuid.UUID, participant_id: uuid.UUID
+) -> Seat | None:
+    row = (await conn.execute(_SEAT_BY_ID, {"sid": session_id, "pid": participant_id})).first()
+    return None if row is None else _seat(row)
+
+
+async def lock_session(conn: Connection, session_id: uuid.UUID) -> SessionRecord | None:
+    """The session row, locked until the transaction ends: first joins queue here on
+    PostgreSQL; SQLite already holds the database write lock (BEGIN IMMEDIATE)."""
+    row = (await conn.execute(_LOCK_SESSION, {"sid": session_id})).first()
+    return None if row is None else SessionRecord(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCount:
+    """Who else is joined, counted after the session lock is held."""
+
+    seated: int  # in one of the seated roles (the capacity counts these)
+    publishing: int  # in one of the publishing roles (a mesh room's cap counts these)
+    everyone: int  # in any role (the peak counts these)
+
+
+async def me_and_others(
+    conn: Connection,
+    session_id: uuid.UUID,
+    user_id: str,
+    *,
+    seated_roles: Iterable[str],
+    publishing_roles: Iterable[str],
+) -> tuple[ParticipantRecord | None, RoomCount]:
+    """The caller's participant row and the counts of everyone else joined, in one statement.
+
+    Run it after ``lock_session``: on PostgreSQL a statement's snapshot starts with the
+    statement, so these counts see every join committed before the lock was granted.
+    """
+    others = (
+        select(
+            func.count().filter(_P.role.in_(list(seated_roles))).label("seated"),
+            func.count().filter(_P.role.in_(list(publishing_roles))).label("publishing"),
+            func.count().label("everyone"),
+        )
+        .where(
+            _P.session_id == session_id,
+            _P.status == ParticipantStatus.JOINED.value,
+            _P.user_id != user_id,
+        )
+        .subquery()
+    )
+    query = select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
+        others, PARTICIPANTS, (_P.session_id == session_id) & (_P.user_id == user_id)
+    )
+    row = (await conn.execute(query)).one()
+    count = RoomCount(seated=int(row[0]), publishing=int(row[1]), everyone=int(row[2]))
+    me = None if row[3] is None else ParticipantRecord(*row[3:])
+    return me, count
+
+
+async def insert_participant(conn: Connection, me: ParticipantRecord) -> None:
+    values = {name: getattr(me, name) for name in PARTICIPANT_FIELDS}
+    await conn.execute(insert(PARTICIPANTS).values(values))
+
+
+async def update_seat(conn: Connection, me: ParticipantRecord, *, was: ParticipantRecord) -> bool:
+    """Write ``me`` over ``was``, only if the row still holds what ``was`` read (status,
+    role, token version): a kick or role change committed meanwhile wins, and False says so.
+    """
+    changed = {
+        name: getattr(me, name)
+        for name in ("name", "role", "status", "last_joined_at", "left_at")
+        if getattr(me, name) != getattr(was, name)
+    }
+    if not changed:
+        return True
+    result = await conn.execute(
+        update(PARTICIPANTS)
+        .where(
+            _P.id == was.id,
+            _P.status == was.status,
+            _P.role == was.role,
+            _P.token_version == was.token_version,
+        )
+        .values(changed)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def raise_peak(conn: Connection, session_id: uuid.UUID, peak: int) -> None:
+    await conn.execute(
+        update(SESSIONS)
+        .where(SESSIONS.c.id == session_id, SESSIONS.c.peak_participants < peak)
+        .values(peak_participants=peak)
+    )
 
 
 async def get_participant(

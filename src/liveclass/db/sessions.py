@@ -3,14 +3,59 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from liveclass.db.database import Transaction
+from liveclass.db.database import Connection, Transaction
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
+
+SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
+PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A live_sessions row read without the ORM (the hot paths: join, list)."""
+
+    id: uuid.UUID
+    title: str
+    description: str | None
+    course_id: str | None
+    booking_id: str | None
+    session_type: str
+    status: str
+    scheduled_at: datetime
+    duration_minutes: int
+    max_participants: int
+    is_public: bool
+    is_recorded: bool
+    waiting_room: bool
+    password_hash: str | None
+    provider: str
+    default_role: str
+    owner_id: str
+    owner_name: str
+    invite_version: int
+    media_server: str | None
+    media_room: dict[str, Any] | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    peak_participants: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of_row(cls, row: LiveSessionRow) -> SessionRecord:
+        return cls(*(getattr(row, name) for name in SESSION_FIELDS))
+
+
+SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))
+SESSION_COLUMNS = tuple(SESSIONS.c[name] for name in SESSION_FIELDS)
 
 
 async def get_session(
@@ -63,34 +108,32 @@ SORT_KEYS = tuple(_SORTS) + tuple(f"-{k}" for k in _SORTS)
 
 
 def _filtered(f: SessionFilter) -> Select[LiveSessionRow]:
-    query = select(LiveSessionRow)
+    return select(LiveSessionRow).where(*_criteria(f))
+
+
+def _criteria(f: SessionFilter) -> list[ColumnElement[bool]]:
+    s, criteria = SESSIONS.c, []
     if f.visible_to is not None:
-        mine = select(ParticipantRow.session_id).where(ParticipantRow.user_id == f.visible_to)
-        query = query.where(
-            or_(
-                LiveSessionRow.is_public.is_(True),
-                LiveSessionRow.owner_id == f.visible_to,
-                LiveSessionRow.id.in_(mine),
-            )
+        mine = select(PARTICIPANTS.c.session_id).where(PARTICIPANTS.c.user_id == f.visible_to)
+        criteria.append(
+            or_(s.is_public.is_(True), s.owner_id == f.visible_to, s.id.in_(mine)),
         )
     equal = {
-        LiveSessionRow.course_id: f.course_id,
-        LiveSessionRow.owner_id: f.owner_id,
-        LiveSessionRow.status: f.status,
-        LiveSessionRow.session_type: f.session_type,
-        LiveSessionRow.is_public: f.is_public,
+        s.course_id: f.course_id,
+        s.owner_id: f.owner_id,
+        s.status: f.status,
+        s.session_type: f.session_type,
+        s.is_public: f.is_public,
     }
-    for column, value in equal.items():
-        if value is not None:
-            query = query.where(column == value)
+    criteria.extend(column == value for column, value in equal.items() if value is not None)
     if f.scheduled_from is not None:
-        query = query.where(LiveSessionRow.scheduled_at >= f.scheduled_from)
+        criteria.append(s.scheduled_at >= f.scheduled_from)
     if f.scheduled_to is not None:
-        query = query.where(LiveSessionRow.scheduled_at <= f.scheduled_to)
+        criteria.append(s.scheduled_at <= f.scheduled_to)
     if f.search:
         escaped = f.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(func.lower(LiveSessionRow.title).like(f"%{escaped}%", escape="\\"))
-    return query
+        criteria.append(func.lower(s.title).like(f"%{escaped}%", escape="\\"))
+    return criteria
 
 
 async def list_sessions(
@@ -108,6 +151,28 @@ async def list_sessions(
     if page:
         return [row for row, _ in page], int(page[0][1])
     total = await tx.scalar(select(func.count()).select_from(query.subquery()))
+    return [], int(total or 0)
+
+
+async def session_page(
+    conn: Connection, f: SessionFilter, *, sort: str, offset: int, limit: int
+) -> tuple[list[SessionRecord], int]:
+    """One page of sessions and the total of all that match, in one statement."""
+    criteria = _criteria(f)
+    column = SESSIONS.c[_SORTS[sort.lstrip("-")].key]
+    order = column.desc() if sort.startswith("-") else column.asc()
+    query = (
+        select(*SESSION_COLUMNS, func.count().over().label("total"))
+        .where(*criteria)
+        .order_by(order, SESSIONS.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    page = (await conn.execute(query)).all()
+    if page:
+        return [SessionRecord(*row[:-1]) for row in page], int(page[0][-1])
+    # a page past the end has no row to carry the total
+    total = await conn.scalar(select(func.count()).select_from(SESSIONS).where(*criteria))
     return [], int(total or 0)
 
 
