@@ -109,7 +109,7 @@ class Classroom {
     };
     c.onWaiting = (pid, name) => { this.waiting.set(pid, name); this.renderWaiting(); };
     c.onWaitingLeft = (pid) => { this.waiting.delete(pid); this.renderWaiting(); };
-    c.onAdmitted = () => this.notice('');
+    c.onAdmitted = () => this.notice(this.mediaProblem);
     c.onSessionStarted = () => { this.sessionStatus = 'live'; this.renderSession(); };
     c.onRecordingState = (recording) => { $('recording').hidden = !recording; };
     c.onSessionEnded = () => { this.ended = true; };
@@ -119,6 +119,8 @@ class Classroom {
 
   /** @type {Map<string, string>} */
   waiting = new Map();
+  /** Why we cannot send camera/microphone, shown until the page reloads. */
+  mediaProblem = '';
   sessionStatus = '';
 
   welcome(/** @type {import('./liveclass-client.js').Welcome} */ w) {
@@ -130,7 +132,7 @@ class Classroom {
     this.waiting = new Map(w.waiting.map((p) => [p.participant_id, p.name]));
     for (const key of [...this.tiles.keys()]) if (!key.startsWith('local:')) this.removeTileKey(key);
     if (w.you.status === 'waiting') this.notice('Waiting for the host to let you in…');
-    else this.notice('');
+    else this.notice(this.mediaProblem);
     this.renderSession();
     this.renderPeople();
     this.renderWaiting();
@@ -168,8 +170,9 @@ class Classroom {
         audio: true, video: { width: 640, height: 480 },
       });
     } catch (e) {
-      this.notice('Camera or microphone blocked: you can still watch, listen and chat. '
-        + 'Allow access in the browser and reload to be seen and heard.');
+      this.mediaProblem = 'Camera or microphone blocked: you can still watch, listen and chat. '
+        + 'Allow access in the browser and reload to be seen and heard.';
+      this.notice(this.mediaProblem);
       return;
     }
     this.media.publish(this.camera, 'camera');
@@ -189,7 +192,9 @@ class Classroom {
   }
 
   announceMedia() {
-    if (!this.client.me?.permissions.can_publish) return;
+    const me = this.client.me;
+    // Nobody hears a waiting participant; the server would refuse the message.
+    if (!me?.permissions.can_publish || me.status !== 'joined') return;
     const audio = this.camera?.getAudioTracks()[0];
     const video = this.camera?.getVideoTracks()[0];
     this.client.mediaState({
