@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from liveclass.db.database import Connection, Transaction
@@ -108,31 +108,44 @@ SORT_KEYS = tuple(_SORTS) + tuple(f"-{k}" for k in _SORTS)
 
 
 def _filtered(f: SessionFilter) -> Select[LiveSessionRow]:
-    return select(LiveSessionRow).where(*_criteria(f))
+    return select(LiveSessionRow).where(*_criteria(_filter_values(f)))
 
 
-def _criteria(f: SessionFilter) -> list[ColumnElement[bool]]:
-    s, criteria = SESSIONS.c, []
-    if f.visible_to is not None:
-        mine = select(PARTICIPANTS.c.session_id).where(PARTICIPANTS.c.user_id == f.visible_to)
-        criteria.append(
-            or_(s.is_public.is_(True), s.owner_id == f.visible_to, s.id.in_(mine)),
-        )
-    equal = {
-        s.course_id: f.course_id,
-        s.owner_id: f.owner_id,
-        s.status: f.status,
-        s.session_type: f.session_type,
-        s.is_public: f.is_public,
+def _filter_values(f: SessionFilter) -> dict[str, Any]:
+    """The filters that are set, by name; ``search`` as its LIKE pattern."""
+    values = {
+        name: getattr(f, name)
+        for name in (*_EQUAL, "visible_to", "scheduled_from", "scheduled_to")
+        if getattr(f, name) is not None
     }
-    criteria.extend(column == value for column, value in equal.items() if value is not None)
-    if f.scheduled_from is not None:
-        criteria.append(s.scheduled_at >= f.scheduled_from)
-    if f.scheduled_to is not None:
-        criteria.append(s.scheduled_at <= f.scheduled_to)
     if f.search:
         escaped = f.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        criteria.append(func.lower(s.title).like(f"%{escaped}%", escape="\\"))
+        values["search"] = f"%{escaped}%"
+    return values
+
+
+_EQUAL = ("course_id", "owner_id", "status", "session_type", "is_public")
+
+
+def _criteria(values: dict[str, Any], *, bound: bool = False) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the filters in ``values``: inline, or as bind parameters named
+    after the filters (``bound``) so one statement serves every request of this shape."""
+
+    def value(name: str) -> Any:
+        return bindparam(name) if bound else values[name]
+
+    s, criteria = SESSIONS.c, []
+    if "visible_to" in values:
+        me = value("visible_to")
+        mine = select(PARTICIPANTS.c.session_id).where(PARTICIPANTS.c.user_id == me)
+        criteria.append(or_(s.is_public.is_(True), s.owner_id == me, s.id.in_(mine)))
+    criteria.extend(s[name] == value(name) for name in _EQUAL if name in values)
+    if "scheduled_from" in values:
+        criteria.append(s.scheduled_at >= value("scheduled_from"))
+    if "scheduled_to" in values:
+        criteria.append(s.scheduled_at <= value("scheduled_to"))
+    if "search" in values:
+        criteria.append(func.lower(s.title).like(value("search"), escape="\\"))
     return criteria
 
 
@@ -154,25 +167,46 @@ async def list_sessions(
     return [], int(total or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _PageQuery:
+    page: Select[Any]
+    total: Select[Any]
+
+
+# Statements by (filters set, sort), built once: SQLAlchemy then skips building the
+# statement and computing its cache key on every request.
+_PAGE_QUERIES: dict[tuple[tuple[str, ...], str], _PageQuery] = {}
+
+
+def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
+    found = _PAGE_QUERIES.get((names, sort))
+    if found is None:
+        criteria = _criteria(dict.fromkeys(names), bound=True)
+        column = SESSIONS.c[_SORTS[sort.lstrip("-")].key]
+        order = column.desc() if sort.startswith("-") else column.asc()
+        page = (
+            select(*SESSION_COLUMNS, func.count().over().label("total"))
+            .where(*criteria)
+            .order_by(order, SESSIONS.c.id)
+            .offset(bindparam("offset"))
+            .limit(bindparam("limit"))
+        )
+        total = select(func.count()).select_from(SESSIONS).where(*criteria)
+        found = _PAGE_QUERIES[(names, sort)] = _PageQuery(page, total)
+    return found
+
+
 async def session_page(
     conn: Connection, f: SessionFilter, *, sort: str, offset: int, limit: int
 ) -> tuple[list[SessionRecord], int]:
     """One page of sessions and the total of all that match, in one statement."""
-    criteria = _criteria(f)
-    column = SESSIONS.c[_SORTS[sort.lstrip("-")].key]
-    order = column.desc() if sort.startswith("-") else column.asc()
-    query = (
-        select(*SESSION_COLUMNS, func.count().over().label("total"))
-        .where(*criteria)
-        .order_by(order, SESSIONS.c.id)
-        .offset(offset)
-        .limit(limit)
-    )
-    page = (await conn.execute(query)).all()
-    if page:
-        return [SessionRecord(*row[:-1]) for row in page], int(page[0][-1])
+    values = _filter_values(f)
+    query = _page_query(tuple(sorted(values)), sort)
+    rows = (await conn.execute(query.page, {**values, "offset": offset, "limit": limit})).all()
+    if rows:
+        return [SessionRecord(*row[:-1]) for row in rows], int(rows[0][-1])
     # a page past the end has no row to carry the total
-    total = await conn.scalar(select(func.count()).select_from(SESSIONS).where(*criteria))
+    total = await conn.scalar(query.total, values)
     return [], int(total or 0)
 
 
