@@ -409,13 +409,21 @@ def render(
             "",
             "Targets: " + "; ".join(verdicts) + ".",
             "",
-            "Where the time goes (py-spy on the server under this load): the bare route costs "
-            "the stack's own ~0.2 ms of CPU; a join or a listing adds a transaction of 4 or 5 "
-            "SQLAlchemy ORM statements (BEGIN, a pool pre-ping, the queries, COMMIT), each "
-            "several hundred µs of Python on this machine, plus building the response models. "
-            "With one worker the server is CPU-bound, so the ratio is about the ratio of CPU "
-            "per request. Reaching 30% and 40% would take the hot paths off the ORM (SQLAlchemy "
-            "Core or plain asyncpg, fewer round trips) and is not done here.",
+            "Where the time goes (py-spy on the server under this load, after the hot paths "
+            "moved to SQLAlchemy Core): a re-join is one autocommit SELECT of the seat joined "
+            "to its session and no write; about 45% of its CPU is SQLAlchemy's execution layer "
+            "plus asyncpg for that one statement, about 35% FastAPI/Starlette/uvicorn "
+            "(dependencies, routing, body), the rest signing the access token and building the "
+            "JSON. A first join is BEGIN, the session row lock, the caller's row and the counts "
+            "in one statement, the insert, the peak, the outbox event, COMMIT. A listing is one "
+            "statement (page and total via count(*) over ()); about 40% of its CPU is "
+            "executing it and turning 20 rows of 27 columns into records, about 15% building "
+            "the JSON, about 13% FastAPI validating its 11 query parameters, the rest the "
+            "stack. With one worker the server is CPU-bound, so the ratio is about the ratio "
+            "of CPU per request. What is left toward the targets: on PostgreSQL, running the "
+            "precompiled statements on the asyncpg connection directly (SQLAlchemy's execution "
+            "and result layers cost more than the query), and parsing the list's query "
+            "string without per-parameter dependency solving.",
             *extra,
             END,
             "",
