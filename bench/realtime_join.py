@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import statistics
 import sys
 import tempfile
@@ -75,9 +74,6 @@ async def _one_join(browser: Browser, url: str) -> tuple[float, float]:
 
 async def run(runs: int, workdir: Path) -> list[tuple[float, float]]:
     db = workdir / "join.db"
-    template = workdir / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{template}")
-    shutil.copy(template, db)
     server = ServerProcess(f"sqlite+aiosqlite:///{db}", free_port(), workdir / "server.log")
     server.start()
     try:
@@ -118,6 +114,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=12)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="liveclass-join-") as tmp:
+        upgrade(f"sqlite+aiosqlite:///{Path(tmp) / 'join.db'}")
         times = asyncio.run(run(args.runs, Path(tmp)))
     for n, (nav, conn) in enumerate(times):
         print(f"run {n}: {nav:.0f} ms from navigation, {conn:.0f} ms from connect")

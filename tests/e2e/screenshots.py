@@ -8,7 +8,6 @@ Writes docs/img/classroom-host.png and docs/img/classroom-student.png.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,10 +30,7 @@ OUT = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 async def shoot(workdir: Path) -> list[Path]:
-    template = workdir / "template.db"
-    upgrade(f"sqlite+aiosqlite:///{template}")
     db = workdir / "shots.db"
-    shutil.copy(template, db)
     server = ServerProcess(f"sqlite+aiosqlite:///{db}", free_port(), workdir / "server.log")
     server.start()
     try:
@@ -78,6 +74,7 @@ def main() -> None:
     if not in_private_network_namespace():
         raise SystemExit("run inside a private network namespace: scripts/netns-run ...")
     with tempfile.TemporaryDirectory(prefix="liveclass-shots-") as tmp:
+        upgrade(f"sqlite+aiosqlite:///{Path(tmp) / 'shots.db'}")
         for path in asyncio.run(shoot(Path(tmp))):
             print(path)
 

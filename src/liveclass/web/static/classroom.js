@@ -49,6 +49,11 @@ class Classroom {
   }
 
   async open() {
+    // Everything that needs only the current token runs at once: the refresh, the ICE
+    // servers, and the camera when the token's role will publish (the refresh confirms it).
+    const iceServers = this.client.iceServers().catch(() => []);
+    const camera = tokenRole(this.client.accessToken) !== 'viewer' ? requestCamera() : undefined;
+    camera?.catch(() => {}); // a refusal is reported by startCamera
     let joined;
     try {
       joined = await this.client.refreshToken();
@@ -58,18 +63,19 @@ class Classroom {
     }
     document.title = 'Classroom · liveclass';
     this.applyPermissions(joined.role, joined.permissions);
-    this.media = await this.createMedia(joined);
+    this.media = await this.createMedia(joined, await iceServers);
     this.bindClient();
     this.bindControls();
-    if (joined.permissions.can_publish) await this.startCamera();
+    if (joined.permissions.can_publish) await this.startCamera(camera);
+    else camera?.then((stream) => stream.getTracks().forEach((t) => t.stop()), () => {});
     // Lets anyone measure join-to-first-frame from the page (bench/realtime_join.py does).
     performance.mark('liveclass:connect');
     this.client.connect();
   }
 
   /** Pick the media transport the join document names; an SFU module plugs in here. */
-  async createMedia(/** @type {any} */ joined) {
-    const iceServers = await this.client.iceServers().catch(() => []);
+  /** @param {any} joined @param {RTCIceServer[]} iceServers */
+  async createMedia(joined, iceServers) {
     const provider = (joined.media && joined.media.provider) || 'mesh';
     let media;
     if (provider === 'mesh') {
@@ -164,11 +170,10 @@ class Classroom {
 
   // -- local media ------------------------------------------------------------------------
 
-  async startCamera() {
+  /** @param {Promise<MediaStream>} [requested] a camera already asked for */
+  async startCamera(requested) {
     try {
-      this.camera = await navigator.mediaDevices.getUserMedia({
-        audio: true, video: { width: 640, height: 480 },
-      });
+      this.camera = await (requested || requestCamera());
     } catch (e) {
       this.mediaProblem = 'Camera or microphone blocked: you can still watch, listen and chat. '
         + 'Allow access in the browser and reload to be seen and heard.';
@@ -465,6 +470,20 @@ class Classroom {
       if (text) this.client.chat(text);
       input.value = '';
     };
+  }
+}
+
+function requestCamera() {
+  return navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+}
+
+/** The role an access token was issued for (unverified: only a hint to start early). */
+function tokenRole(/** @type {string} */ token) {
+  try {
+    const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(atob(payload + '='.repeat((4 - (payload.length % 4)) % 4))).role || '';
+  } catch (e) {
+    return '';
   }
 }
 
