@@ -343,7 +343,7 @@ class Classroom {
     if (hand) {
       const flag = document.createElement('span');
       flag.className = 'hand-flag';
-      flag.textContent = '✋';
+      flag.textContent = 'hand up';
       flag.title = 'Hand raised';
       li.append(flag);
     }
