@@ -67,7 +67,7 @@ async def test_roster_on_connect_and_presence_after(classroom: Classroom) -> Non
     await classroom.create()
     host = await classroom.enter()
     await classroom.start()
-    student = await classroom.enter("student-1", "Sam \"peers\":[] <img src=x>")
+    student = await classroom.enter("student-1", 'Sam "peers":[] <img src=x>')
 
     welcome = student.of_type("welcome")[0]
     assert welcome["you"]["role"] == "speaker"
@@ -75,7 +75,7 @@ async def test_roster_on_connect_and_presence_after(classroom: Classroom) -> Non
     assert welcome["session"]["title"] == "Algebra <b>II</b>"
     assert [p["participant_id"] for p in welcome["peers"]] == [host.pid]
     joined = await host.wait_type("peer_joined")
-    assert joined["peer"]["name"] == "Sam \"peers\":[] <img src=x>"
+    assert joined["peer"]["name"] == 'Sam "peers":[] <img src=x>'
 
     await student.send({"type": "media_state", "audio": True, "video": False, "screen": False})
     await host.wait_type("media_state", participant_id=student.pid, audio=True)
