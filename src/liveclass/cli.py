@@ -109,7 +109,15 @@ def _serve(settings: Settings, *, demo: bool) -> int:
             print(line, flush=True)
     else:
         print(f"open {settings.base_url}/ to list and try classes", flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
+    # No per-message deflate: it costs ~40 KB per idle socket (docs/benchmarks.md), and
+    # chat and presence frames are too small to gain from it.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_per_message_deflate=False,
+    )
     return 0
 
 
