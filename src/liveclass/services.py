@@ -40,7 +40,6 @@ class Services:
                 field="provider",
             ) from None
 
-
     async def close(self) -> None:
         for backend in self.backends.values():
             await backend.aclose()

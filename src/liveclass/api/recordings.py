@@ -64,12 +64,19 @@ def _actor(caller: Caller) -> Actor:
 def _out(row: RecordingRow) -> RecordingOut:
     ready = row.state == RecordingState.READY
     return RecordingOut(
-        id=row.id, session_id=row.session_id, course_id=row.course_id, owner_id=row.owner_id,
-        backend=row.backend, state=RecordingState(row.state), format=row.format,
+        id=row.id,
+        session_id=row.session_id,
+        course_id=row.course_id,
+        owner_id=row.owner_id,
+        backend=row.backend,
+        state=RecordingState(row.state),
+        format=row.format,
         size_bytes=row.size_bytes,
         duration_seconds=row.duration_ms / 1000 if row.duration_ms is not None else None,
-        failure_reason=row.failure_reason, started_at=row.started_at,
-        stopped_at=row.stopped_at, ready_at=row.ready_at,
+        failure_reason=row.failure_reason,
+        started_at=row.started_at,
+        stopped_at=row.stopped_at,
+        ready_at=row.ready_at,
         download_url=f"/api/v1/recordings/{row.id}/download" if ready else None,
     )
 
@@ -95,7 +102,9 @@ async def stop(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) 
 
 
 @router.get(
-    "/recordings", response_model=RecordingList, summary="Recordings the caller may see",
+    "/recordings",
+    response_model=RecordingList,
+    summary="Recordings the caller may see",
     responses={401: _ERRORS[401]},
 )
 async def list_recordings(
@@ -112,8 +121,11 @@ async def list_recordings(
     async with services.db.transaction() as tx:
         found = await queries.list_recordings(tx, f, page=page, page_size=page_size)
     return RecordingList(
-        items=[_out(r) for r in found.items], total=found.total, page=found.page,
-        page_size=found.page_size, total_pages=found.total_pages,
+        items=[_out(r) for r in found.items],
+        total=found.total,
+        page=found.page,
+        page_size=found.page_size,
+        total_pages=found.total_pages,
     )
 
 
@@ -132,7 +144,9 @@ async def _visible_recording(
 
 
 @router.get(
-    "/recordings/{recording_id}", response_model=RecordingOut, summary="One recording",
+    "/recordings/{recording_id}",
+    response_model=RecordingOut,
+    summary="One recording",
     responses=_ERRORS,
 )
 async def get_recording(
@@ -207,7 +221,9 @@ def _stream(
 
 
 @router.delete(
-    "/recordings/{recording_id}", status_code=204, summary="Delete a recording (host/admin)",
+    "/recordings/{recording_id}",
+    status_code=204,
+    summary="Delete a recording (host/admin)",
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: stop it first"}},
 )
 async def delete(recording_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> Response:
