@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import ClauseElement, event, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -71,6 +73,36 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class Native:
+    """A Core statement compiled once for asyncpg: its SQL and its parameters' order."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: ClauseElement) -> Native:
+        compiled = statement.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+        return cls(compiled.string, tuple(getattr(compiled, "positiontup", None) or ()))
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        return [values[name] for name in self.names]
+
+
+def driver_of(conn: Connection) -> Any | None:
+    """The asyncpg connection under ``conn`` on PostgreSQL, None on SQLite.
+
+    The hot reads (join, refresh, list) run their statement on it directly: SQLAlchemy's
+    execution and result layers cost more CPU than the query. asyncpg keeps each statement
+    prepared per connection (its statement cache, keyed by the SQL), and the types come back
+    as through SQLAlchemy (its asyncpg dialect installs the JSON codecs on the connection,
+    UUIDs and timestamptz values pass through it unchanged).
+    """
+    if conn.dialect.name != "postgresql":
+        return None
+    return conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
 
 
 def _check_alive(engine: AsyncEngine) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from liveclass.db.database import Connection, Transaction
+from liveclass.db.database import Connection, Native, Transaction, driver_of
 from liveclass.db.sessions import (
     PARTICIPANTS,
     SESSION_COLUMNS,
@@ -73,20 +73,38 @@ _SEAT_BY_ID = (
 _LOCK_SESSION = select(*SESSION_COLUMNS).where(SESSIONS.c.id == bindparam("sid")).with_for_update()
 
 
+_SEAT_OF_USER_PG = Native.of(_SEAT_OF_USER)
+_SEAT_BY_ID_PG = Native.of(_SEAT_BY_ID)
+
+
 def _seat(row: Any) -> Seat:
-    return Seat(SessionRecord(*row[:_N]), ParticipantRecord(*row[_N:]))
+    values = tuple(row)
+    return Seat(SessionRecord(*values[:_N]), ParticipantRecord(*values[_N:]))
 
 
 async def seat_of_user(conn: Connection, session_id: uuid.UUID, user_id: str) -> Seat | None:
     """The caller's seat in a session; None when they have none (or there is no session)."""
-    row = (await conn.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
+    driver = driver_of(conn)
+    if driver is not None:
+        row = await driver.fetchrow(
+            _SEAT_OF_USER_PG.sql, *_SEAT_OF_USER_PG.args({"sid": session_id, "uid": user_id})
+        )
+    else:
+        row = (await conn.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
     return None if row is None else _seat(row)
 
 
 async def seat_by_id(
     conn: Connection, session_id: uuid.UUID, participant_id: uuid.UUID
 ) -> Seat | None:
-    row = (await conn.execute(_SEAT_BY_ID, {"sid": session_id, "pid": participant_id})).first()
+    driver = driver_of(conn)
+    if driver is not None:
+        row = await driver.fetchrow(
+            _SEAT_BY_ID_PG.sql, *_SEAT_BY_ID_PG.args({"sid": session_id, "pid": participant_id})
+        )
+    else:
+        query = _SEAT_BY_ID
+        row = (await conn.execute(query, {"sid": session_id, "pid": participant_id})).first()
     return None if row is None else _seat(row)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from liveclass.db.database import Connection, Transaction
+from liveclass.db.database import Connection, Native, Transaction, driver_of
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 
 SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
@@ -171,6 +171,8 @@ async def list_sessions(
 class _PageQuery:
     page: Select[Any]
     total: Select[Any]
+    native_page: Native
+    native_total: Native
 
 
 # Statements by (filters set, sort), built once: SQLAlchemy then skips building the
@@ -192,7 +194,9 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
             .limit(bindparam("limit"))
         )
         total = select(func.count()).select_from(SESSIONS).where(*criteria)
-        found = _PAGE_QUERIES[(names, sort)] = _PageQuery(page, total)
+        found = _PAGE_QUERIES[(names, sort)] = _PageQuery(
+            page, total, Native.of(page), Native.of(total)
+        )
     return found
 
 
@@ -202,11 +206,21 @@ async def session_page(
     """One page of sessions and the total of all that match, in one statement."""
     values = _filter_values(f)
     query = _page_query(tuple(sorted(values)), sort)
-    rows = (await conn.execute(query.page, {**values, "offset": offset, "limit": limit})).all()
+    driver = driver_of(conn)
+    if driver is not None:
+        page = query.native_page
+        rows = await driver.fetch(
+            page.sql, *page.args({**values, "offset": offset, "limit": limit})
+        )
+    else:
+        rows = (await conn.execute(query.page, {**values, "offset": offset, "limit": limit})).all()
     if rows:
-        return [SessionRecord(*row[:-1]) for row in rows], int(rows[0][-1])
+        return [SessionRecord(*tuple(row)[:-1]) for row in rows], int(rows[0][-1])
     # a page past the end has no row to carry the total
-    total = await conn.scalar(query.total, values)
+    if driver is not None:
+        total = await driver.fetchval(query.native_total.sql, *query.native_total.args(values))
+    else:
+        total = await conn.scalar(query.total, values)
     return [], int(total or 0)
 
 
