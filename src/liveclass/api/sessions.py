@@ -153,7 +153,7 @@ async def list_sessions(
     actor = actor_of(caller)
     return json_response(
         {
-            "items": [session_fields(services, actor, r) for r in rows],
+            "items": [session_fields(services, actor, r, id_text=True) for r in rows],
             "total": total,
             "page": page,
             "page_size": page_size,

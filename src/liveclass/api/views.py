@@ -43,13 +43,19 @@ def session_out(services: Services, actor: Actor, row: AnySession) -> SessionOut
     return SessionOut(**session_fields(services, actor, row))
 
 
-def session_fields(services: Services, actor: Actor, row: AnySession) -> dict[str, Any]:
-    """The fields of ``SessionOut``, in its order."""
+def session_fields(
+    services: Services, actor: Actor, row: AnySession, *, id_text: bool = False
+) -> dict[str, Any]:
+    """The fields of ``SessionOut``, in its order.
+
+    ``id_text``: the id as its text, for JSON built directly (the same JSON; asyncpg's UUID
+    subclass costs the serialiser a slow type lookup per value).
+    """
     token = None
     if is_owner_or_admin(actor, row):
         token = services.issuer.invite_token(session_id=row.id, version=row.invite_version)
     return dict(
-        id=row.id,
+        id=str(row.id) if id_text else row.id,
         title=row.title,
         description=row.description,
         course_id=row.course_id,

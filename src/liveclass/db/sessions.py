@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, null, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from liveclass.db.database import Connection, Native, Transaction, driver_of
@@ -180,6 +180,12 @@ class _PageQuery:
 _PAGE_QUERIES: dict[tuple[tuple[str, ...], str], _PageQuery] = {}
 
 
+# A listing shows neither where a session's media room lives nor its backend state: those
+# two columns are not read (None in the records), which spares decoding a JSON value per row.
+_UNLISTED = ("media_server", "media_room")
+_LISTED_COLUMNS = tuple(null().label(c.key) if c.key in _UNLISTED else c for c in SESSION_COLUMNS)
+
+
 def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
     found = _PAGE_QUERIES.get((names, sort))
     if found is None:
@@ -187,7 +193,7 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
         column = SESSIONS.c[_SORTS[sort.lstrip("-")].key]
         order = column.desc() if sort.startswith("-") else column.asc()
         page = (
-            select(*SESSION_COLUMNS, func.count().over().label("total"))
+            select(*_LISTED_COLUMNS, func.count().over().label("total"))
             .where(*criteria)
             .order_by(order, SESSIONS.c.id)
             .offset(bindparam("offset"))
@@ -203,7 +209,10 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
 async def session_page(
     conn: Connection, f: SessionFilter, *, sort: str, offset: int, limit: int
 ) -> tuple[list[SessionRecord], int]:
-    """One page of sessions and the total of all that match, in one statement."""
+    """One page of sessions and the total of all that match, in one statement.
+
+    The records' ``media_server`` and ``media_room`` are None: a listing does not read them.
+    """
     values = _filter_values(f)
     query = _page_query(tuple(sorted(values)), sort)
     driver = driver_of(conn)
