@@ -37,7 +37,7 @@ def s3_endpoint() -> Iterator[str]:
 
 
 def _s3(endpoint: str, bucket: str) -> S3Storage:
-    import boto3  # type: ignore[import-untyped]  # boto3-stubs lacks the top-level module here
+    import boto3
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")

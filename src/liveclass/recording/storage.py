@@ -132,7 +132,7 @@ class S3Storage:
         access_key: str | None = None,
         secret_key: str | None = None,
     ) -> None:
-        import boto3  # type: ignore[import-untyped]  # optional: only S3 deployments need it
+        import boto3  # optional: only S3 deployments need it
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
