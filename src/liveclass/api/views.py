@@ -85,16 +85,19 @@ def session_fields(
 
 
 def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
-    """The fields of ``JoinOut``, in its order."""
+    """The fields of ``JoinOut``, in its order, ready for ``json_response``: ids and the
+    role as their text (the same JSON; asyncpg's UUID subclass and the enum are slow paths
+    for the serialiser)."""
     me = admission.participant
-    perms = Permissions.for_role(Role(me.role))
+    role = Role(me.role)
+    perms = Permissions.for_role(role)
     ws_base = services.settings.base_url.replace("http", "ws", 1)
     return dict(
-        session_id=admission.session.id,
-        participant_id=me.id,
+        session_id=str(admission.session.id),
+        participant_id=str(me.id),
         user_id=me.user_id,
         name=me.name,
-        role=Role(me.role),
+        role=role.value,
         status=me.status,
         permissions=dict(
             can_publish=perms.can_publish,
