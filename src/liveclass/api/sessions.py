@@ -146,7 +146,7 @@ async def list_sessions(
         scheduled_to=_as_utc(to),
         search=search,
     )
-    async with services.db.read() as conn:
+    async with services.db.reader() as conn:
         rows, total = await queries.session_page(
             conn, f, sort=sort, offset=(page - 1) * page_size, limit=page_size
         )

@@ -58,7 +58,7 @@ _JOIN_ATTEMPTS = 3
 async def join(
     services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
 ) -> Admission:
-    async with services.db.read() as conn:
+    async with services.db.reader() as conn:
         seat = await queries.seat_of_user(conn, session_id, actor.user_id)
     if seat is not None and seat.participant.status == ParticipantStatus.JOINED:
         admission = await _rejoin(services, actor, seat)
@@ -300,7 +300,7 @@ def _media_who(me: AnyParticipant) -> MediaParticipant:
 
 async def refresh(services: Services, claims: AccessClaims) -> Admission:
     """A fresh access token for a participant still in the session (the classroom's reconnect)."""
-    async with services.db.read() as conn:
+    async with services.db.reader() as conn:
         seat = await queries.seat_by_id(conn, claims.session_id, claims.participant_id)
     if seat is None:
         raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")

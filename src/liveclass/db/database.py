@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 Transaction = AsyncSession
 # Statements without the ORM, for the hot paths (join, list): rows come back as records.
@@ -62,6 +63,25 @@ class Database:
             yield conn
 
     @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        """A connection for the hot single-statement reads (join, refresh, list).
+
+        On PostgreSQL the asyncpg connection itself, checked out of the engine's pool
+        without a SQLAlchemy connection around it (the same pool, checkout check and
+        recycling; no transaction is begun, each statement is its own snapshot). On SQLite
+        a Core connection as ``read()`` gives.
+        """
+        if self.is_sqlite:
+            async with self._reader.connect() as conn:
+                yield Reader(conn, None)
+            return
+        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        try:
+            yield Reader(None, pooled.driver_connection)
+        finally:
+            await greenlet_spawn(pooled.close)
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[Connection]:
         """A transaction for Core statements: commits on success, rolls back on any exception."""
         async with self.engine.begin() as conn:
@@ -91,18 +111,25 @@ class Native:
         return [values[name] for name in self.names]
 
 
-def driver_of(conn: Connection) -> Any | None:
-    """The asyncpg connection under ``conn`` on PostgreSQL, None on SQLite.
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """What ``Database.reader()`` gives: a Core connection (SQLite) or the asyncpg one.
 
-    The hot reads (join, refresh, list) run their statement on it directly: SQLAlchemy's
+    On PostgreSQL the hot reads run their statement on ``driver`` directly: SQLAlchemy's
     execution and result layers cost more CPU than the query. asyncpg keeps each statement
     prepared per connection (its statement cache, keyed by the SQL), and the types come back
     as through SQLAlchemy (its asyncpg dialect installs the JSON codecs on the connection,
     UUIDs and timestamptz values pass through it unchanged).
     """
-    if conn.dialect.name != "postgresql":
-        return None
-    return conn.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+
+    conn: Connection | None
+    driver: Any | None
+
+    @property
+    def core(self) -> Connection:
+        """The Core connection (SQLite)."""
+        assert self.conn is not None
+        return self.conn
 
 
 def _check_alive(engine: AsyncEngine) -> None:

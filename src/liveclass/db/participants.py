@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from liveclass.db.database import Connection, Native, Transaction, driver_of
+from liveclass.db.database import Connection, Native, Reader, Transaction
 from liveclass.db.sessions import (
     PARTICIPANTS,
     SESSION_COLUMNS,
@@ -82,29 +82,27 @@ def _seat(row: Any) -> Seat:
     return Seat(SessionRecord(*values[:_N]), ParticipantRecord(*values[_N:]))
 
 
-async def seat_of_user(conn: Connection, session_id: uuid.UUID, user_id: str) -> Seat | None:
+async def seat_of_user(db: Reader, session_id: uuid.UUID, user_id: str) -> Seat | None:
     """The caller's seat in a session; None when they have none (or there is no session)."""
-    driver = driver_of(conn)
+    driver = db.driver
     if driver is not None:
         row = await driver.fetchrow(
             _SEAT_OF_USER_PG.sql, *_SEAT_OF_USER_PG.args({"sid": session_id, "uid": user_id})
         )
     else:
-        row = (await conn.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
+        row = (await db.core.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
     return None if row is None else _seat(row)
 
 
-async def seat_by_id(
-    conn: Connection, session_id: uuid.UUID, participant_id: uuid.UUID
-) -> Seat | None:
-    driver = driver_of(conn)
+async def seat_by_id(db: Reader, session_id: uuid.UUID, participant_id: uuid.UUID) -> Seat | None:
+    driver = db.driver
     if driver is not None:
         row = await driver.fetchrow(
             _SEAT_BY_ID_PG.sql, *_SEAT_BY_ID_PG.args({"sid": session_id, "pid": participant_id})
         )
     else:
         query = _SEAT_BY_ID
-        row = (await conn.execute(query, {"sid": session_id, "pid": participant_id})).first()
+        row = (await db.core.execute(query, {"sid": session_id, "pid": participant_id})).first()
     return None if row is None else _seat(row)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, null, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from liveclass.db.database import Connection, Native, Transaction, driver_of
+from liveclass.db.database import Native, Reader, Transaction
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 
 SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
@@ -207,7 +207,7 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
 
 
 async def session_page(
-    conn: Connection, f: SessionFilter, *, sort: str, offset: int, limit: int
+    db: Reader, f: SessionFilter, *, sort: str, offset: int, limit: int
 ) -> tuple[list[SessionRecord], int]:
     """One page of sessions and the total of all that match, in one statement.
 
@@ -215,21 +215,23 @@ async def session_page(
     """
     values = _filter_values(f)
     query = _page_query(tuple(sorted(values)), sort)
-    driver = driver_of(conn)
+    driver = db.driver
     if driver is not None:
         page = query.native_page
         rows = await driver.fetch(
             page.sql, *page.args({**values, "offset": offset, "limit": limit})
         )
     else:
-        rows = (await conn.execute(query.page, {**values, "offset": offset, "limit": limit})).all()
+        rows = (
+            await db.core.execute(query.page, {**values, "offset": offset, "limit": limit})
+        ).all()
     if rows:
         return [SessionRecord(*tuple(row)[:-1]) for row in rows], int(rows[0][-1])
     # a page past the end has no row to carry the total
     if driver is not None:
         total = await driver.fetchval(query.native_total.sql, *query.native_total.args(values))
     else:
-        total = await conn.scalar(query.total, values)
+        total = await db.core.scalar(query.total, values)
     return [], int(total or 0)
 
 
