@@ -411,8 +411,9 @@ def render(
             "",
             "Where the time goes: on PostgreSQL the re-join's one SELECT (the seat joined to "
             "its session) and the list's one statement (page and total via count(*) over ()) "
-            "run on the asyncpg connection directly, compiled once from the same Core "
-            "statements and prepared per connection by asyncpg (SQLite keeps the Core path). "
+            "run on the asyncpg connection directly, taken from the engine's pool without a "
+            "SQLAlchemy connection around it, compiled once from the same Core statements and "
+            "prepared per connection by asyncpg (SQLite keeps the Core path). "
             "The list reads no media columns (no JSON decoded per row), and ids go to the "
             "serialiser as text (asyncpg's UUID subclass is its slow path; the JSON is the "
             "same). A first join is still BEGIN, the session row lock, the caller's row and "
@@ -420,14 +421,12 @@ def render(
             "and costs several times a re-join (first joins queue on the row lock). In py-spy "
             "samples under this load the handlers' own code is now the smaller part: "
             "FastAPI's dependency solving (auth, services, body, path) is about as large as "
-            "the join handler itself, SQLAlchemy's connection checkout around the raw "
-            "statement is about 7% of the server's CPU, JSON about 6%, and the rest is the "
+            "the join handler itself, JSON about 6% of the server's CPU, and the rest is the "
             "framework and middleware stack that the bare endpoint also pays. With one worker "
             "the server is CPU-bound, so the ratio is about the ratio of CPU per request. "
             "One pydantic model for the list's 11 query parameters kept the OpenAPI "
             "document identical but measured no faster, so it was not kept. What is left "
-            "toward the targets: the first join's transaction on asyncpg directly, taking the "
-            "asyncpg connection from the pool without SQLAlchemy's per-checkout work, fewer "
+            "toward the targets: the first join's transaction on asyncpg directly, fewer "
             "FastAPI dependencies per request (one for the caller instead of bearer, "
             "services and caller), and selecting only the list's response columns.",
             *extra,
