@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.media (harness, Janus launcher)
 
 from tests.conftest import Platform  # noqa: E402
 from tests.media.browser import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     JanusClass,
     LiveclassServer,
     open_harness,

@@ -25,14 +25,13 @@ import tempfile
 from pathlib import Path
 
 from playwright.async_api import Browser, async_playwright
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import Platform  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     ServerProcess,
     Session,
     in_private_network_namespace,

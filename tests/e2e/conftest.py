@@ -22,23 +22,8 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import free_port
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-    "--auto-select-desktop-capture-source=Entire screen",
-]
 
 
 def in_private_network_namespace() -> bool:

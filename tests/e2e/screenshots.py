@@ -16,14 +16,13 @@ from playwright.async_api import async_playwright, expect
 from liveclass.db.migrate import upgrade
 from tests.conftest import Platform
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     ServerProcess,
     Session,
     in_private_network_namespace,
     open_page,
 )
 from tests.e2e.media import participant_id, receives_from, wait_until
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import free_port
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "img"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, Session, open_page
+from tests.e2e.conftest import Session, open_page
 from tests.e2e.media import participant_id
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.e2e
 

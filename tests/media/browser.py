@@ -21,21 +21,6 @@ from playwright.async_api import Browser, Page
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
 from tests.media.janus_server import JanusServer, free_port
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--autoplay-policy=no-user-gesture-required",
-]
-
 # Publishes the camera (janus-media.js only sends it while the grant allows publishing)
 # and shows every remote stream in a muted, autoplaying <video>.
 HARNESS_JS = """

@@ -11,8 +11,6 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import Platform
 from tests.media.browser import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     JanusClass,
     LiveclassServer,
     decodes,
@@ -23,6 +21,7 @@ from tests.media.browser import (
 )
 from tests.media.janus_peer import JanusSession
 from tests.media.janus_server import JanusServer
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.janus, pytest.mark.e2e]
 

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.media import participant_id
-from tests.media.browser import CHROMIUM, CHROMIUM_FLAGS, LiveclassServer, open_classroom
+from tests.media.browser import LiveclassServer, open_classroom
 from tests.media.janus_server import JanusServer
 from tests.recording.classes import (
     TEACHER,
@@ -30,6 +30,7 @@ from tests.recording.classes import (
 )
 from tests.recording.conftest import require_tool
 from tests.recording.probe import probe
+from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.recording, pytest.mark.e2e]
