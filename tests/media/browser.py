@@ -19,7 +19,8 @@ import httpx
 from playwright.async_api import Browser, Page
 
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
-from tests.media.janus_server import JanusServer, free_port
+from tests.media.janus_server import JanusServer
+from tests.support.servers import free_port
 
 # Publishes the camera (janus-media.js only sends it while the grant allows publishing)
 # and shows every remote stream in a muted, autoplaying <video>.

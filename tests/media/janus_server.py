@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pathlib import Path
 from string import Template
 
 import httpx
+
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_DIR = ROOT / "deploy" / "janus"
@@ -74,13 +75,6 @@ def ensure_ice_interface() -> None:
     ipv6 = Path(f"/proc/sys/net/ipv6/conf/{ICE_INTERFACE}/disable_ipv6")
     if ipv6.exists():
         ipv6.write_text("1")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _rtp_port_range() -> str:

@@ -19,7 +19,8 @@ from liveclass.media.janus_api import VideoRoomError
 from liveclass.services import build_services
 from tests.media.conftest import janus_backend_for
 from tests.media.janus_peer import JanusSession, Publisher
-from tests.media.janus_server import JanusServer, free_port
+from tests.media.janus_server import JanusServer
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.janus
 
