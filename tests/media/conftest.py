@@ -16,6 +16,7 @@ import pytest
 
 from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
+from tests.media.browser import LiveclassServer
 from tests.media.janus_server import JanusMissing, JanusServer
 
 
@@ -103,3 +104,14 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
         return ["127.0.0.1"]
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", loopback_only)
+
+
+@pytest.fixture
+async def liveclass_on_own_janus(
+    tmp_path: Path, sqlite_template: Path, own_janus: JanusServer
+) -> AsyncIterator[LiveclassServer]:
+    """A liveclass server whose only Janus is this test's own (so the test may stop it)."""
+    server = LiveclassServer(tmp_path, sqlite_template, own_janus)
+    await server.start()
+    yield server
+    await server.stop()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import Platform
@@ -14,20 +11,10 @@ from tests.media.janus_server import JanusServer
 pytestmark = pytest.mark.janus
 
 
-@pytest.fixture
-async def liveclass(
-    tmp_path: Path, sqlite_template: Path, own_janus: JanusServer
-) -> AsyncIterator[LiveclassServer]:
-    server = LiveclassServer(tmp_path, sqlite_template, own_janus)
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_starting_while_janus_is_down_is_a_503_and_a_retry_works(
-    liveclass: LiveclassServer, own_janus: JanusServer
+    liveclass_on_own_janus: LiveclassServer, own_janus: JanusServer
 ) -> None:
-    lesson = JanusClass(liveclass, Platform())
+    lesson = JanusClass(liveclass_on_own_janus, Platform())
     teacher = lesson.auth(lesson.teacher)
     body = {
         "title": "Outage",

@@ -104,16 +104,6 @@ async def test_a_janus_class_in_chromium(
         await page.context.close()
 
 
-@pytest.fixture
-async def liveclass_on_own_janus(
-    tmp_path: Path, sqlite_template: Path, own_janus: JanusServer
-) -> AsyncIterator[LiveclassServer]:
-    server = LiveclassServer(tmp_path, sqlite_template, own_janus)
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_the_class_comes_back_after_a_janus_restart(
     browser: Browser, liveclass_on_own_janus: LiveclassServer, own_janus: JanusServer
 ) -> None:
