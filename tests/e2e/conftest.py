@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
 from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
-from tests.support.servers import free_port
+from tests.support.servers import free_port, liveclass_server_command
 
 
 def in_private_network_namespace() -> bool:
@@ -63,19 +62,7 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "liveclass.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--log-level",
-            "warning",
-        ]
+        command = liveclass_server_command(self.port)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, env=self.env, stdout=out, stderr=out)
         deadline = time.monotonic() + 30

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from playwright.async_api import Browser, Page
 
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
 from tests.media.janus_server import JanusServer
-from tests.support.servers import free_port
+from tests.support.servers import free_port, liveclass_server_command
 
 # Publishes the camera (janus-media.js only sends it while the grant allows publishing)
 # and shows every remote stream in a muted, autoplaying <video>.
@@ -119,17 +118,7 @@ class LiveclassServer:
     async def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "liveclass.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
+                *liveclass_server_command(self.port),
                 env=self.env,
                 stdout=out,
                 stderr=out,
