@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 
 from liveclass import __version__
 from liveclass.api import participants, recordings, rtc, sessions, ws
+from liveclass.api.lean import document_components
 from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
+from liveclass.api.schemas import JoinBody
 from liveclass.config import Settings
 from liveclass.control.expiry import expire_forever, purge_recordings_forever
 from liveclass.domain.errors import Unavailable
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.services = services
     app.state.hub = hub
     install_problem_handlers(app)
+    # the join binds its body itself (api/lean.py); its schema is named in the document
+    document_components(app, JoinBody)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(sessions.router, prefix="/api/v1")

@@ -28,9 +28,18 @@ bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_caller(services: ServicesDep, credentials: bearer) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if credentials is None:
+        return await verify_bearer(services, None)
+    return await verify_bearer(services, f"{credentials.scheme} {credentials.credentials}")
+
+
+async def verify_bearer(services: Services, authorization: str | None) -> Caller:
+    """The caller named by an ``Authorization: Bearer <platform JWT>`` header value."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("A bearer token is required.", code="TOKEN_MISSING")
-    return await services.verifier.verify(credentials.credentials)
+    return await services.verifier.verify(token)
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from liveclass.api.deps import CallerDep, ServicesDep, bearer
+from liveclass.api.lean import body_of, caller_of, documented, path_uuid, services_of
 from liveclass.api.schemas import AdmitBody, JoinBody, JoinOut, Page, ParticipantOut, RoleChange
 from liveclass.api.sessions import PROBLEMS, actor_of
 from liveclass.api.views import join_fields, json_response, total_pages
@@ -27,11 +28,14 @@ router = APIRouter(tags=["participants"])
     response_model=JoinOut,
     responses=PROBLEMS,
     summary="Join: role, permissions, access token and classroom link (idempotent)",
+    openapi_extra=documented(path_uuids=("session_id",), body=JoinBody),
 )
-async def join_session(
-    session_id: uuid.UUID, caller: CallerDep, services: ServicesDep, body: JoinBody | None = None
-) -> Response:
-    body = body or JoinBody()
+async def join_session(request: Request) -> Response:
+    # bound by hand (api/lean.py): a whole class joins within the same minute
+    session_id = path_uuid(request, "session_id")
+    caller = await caller_of(request)
+    body = await body_of(JoinBody, request) or JoinBody()
+    services = services_of(request)
     admission = await control.join(
         services,
         actor_of(caller),

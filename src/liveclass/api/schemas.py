@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
@@ -29,6 +37,38 @@ ExternalId = Annotated[
 Password = Annotated[str, StringConstraints(min_length=4, max_length=128, pattern=NO_NUL)]
 Duration = Annotated[int, Field(ge=15, le=480, description="Minutes")]
 Capacity = Annotated[int, Field(ge=1, le=1000)]
+
+
+def _iso_only(value: object) -> object:
+    # pydantic reads a bare number as a unix time; the document promises ISO 8601 only.
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?([eE][+-]?\d+)?\s*", value):
+        raise ValueError("expected an ISO 8601 date or date-time")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+SortKey = Literal["scheduled_at", "-scheduled_at", "created_at", "-created_at", "title", "-title"]
+QueryId = Annotated[str, StringConstraints(max_length=128, pattern=NO_NUL)]
+
+
+class SessionQuery(BaseModel):
+    """The filters, sort and page of ``GET /sessions`` (query parameters)."""
+
+    # unknown parameters are ignored, as for every other route
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(default=1, ge=1, le=100_000)
+    page_size: int = Field(default=20, ge=1, le=100)
+    course_id: QueryId | None = None
+    owner_id: QueryId | None = None
+    instructor: QueryId | None = Field(default=None, description="Alias of owner_id")
+    status: SessionStatus | None = None
+    session_type: Annotated[str, StringConstraints(max_length=16, pattern=NO_NUL)] | None = None
+    is_public: bool | None = None
+    from_: IsoDateTime | None = Field(default=None, alias="from")
+    to: IsoDateTime | None = None
+    search: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] | None = None
+    sort: SortKey = "scheduled_at"
 
 
 class _Strict(BaseModel):

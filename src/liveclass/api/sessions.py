@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
-from pydantic import BeforeValidator
+from fastapi import APIRouter, Header, Request, Response
 
 from liveclass.api.deps import CallerDep, ServicesDep
+from liveclass.api.lean import caller_of, documented, query_of, services_of
 from liveclass.api.schemas import (
-    NO_NUL,
     NULLABLE_ON_UPDATE,
     InviteOut,
     Page,
     SessionCreate,
     SessionOut,
+    SessionQuery,
     SessionUpdate,
     StatsOut,
 )
@@ -38,7 +37,6 @@ from liveclass.control.participants import visible_session
 from liveclass.db import idempotency
 from liveclass.db import sessions as queries
 from liveclass.domain.errors import Conflict, Invalid, NotAllowed
-from liveclass.domain.lifecycle import SessionStatus
 from liveclass.services import Services
 
 router = APIRouter(tags=["sessions"])
@@ -50,18 +48,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The session's state does not allow this"},
     422: {"description": "Invalid input"},
 }
-
-
-def _iso_only(value: object) -> object:
-    # pydantic reads a bare number as a unix time; the document promises ISO 8601 only.
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?([eE][+-]?\d+)?\s*", value):
-        raise ValueError("expected an ISO 8601 date or date-time")
-    return value
-
-
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
-
-SortKey = Literal["scheduled_at", "-scheduled_at", "created_at", "-created_at", "title", "-title"]
 
 
 def actor_of(caller: Caller) -> Actor:
@@ -115,45 +101,37 @@ async def create_session(
 
 
 @router.get(
-    "/sessions", response_model=Page[SessionOut], responses=PROBLEMS, summary="List sessions"
+    "/sessions",
+    response_model=Page[SessionOut],
+    responses=PROBLEMS,
+    summary="List sessions",
+    openapi_extra=documented(query=SessionQuery),
 )
-async def list_sessions(
-    caller: CallerDep,
-    services: ServicesDep,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
-    course_id: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None,
-    owner_id: Annotated[str | None, Query(max_length=128, pattern=NO_NUL)] = None,
-    instructor: Annotated[
-        str | None, Query(max_length=128, pattern=NO_NUL, description="Alias of owner_id")
-    ] = None,
-    status: SessionStatus | None = None,
-    session_type: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
-    is_public: bool | None = None,
-    from_: Annotated[IsoDateTime | None, Query(alias="from")] = None,
-    to: Annotated[IsoDateTime | None, Query()] = None,
-    search: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
-    sort: SortKey = "scheduled_at",
-) -> Response:
+async def list_sessions(request: Request) -> Response:
+    # bound by hand (api/lean.py): the hot read of a platform's pages
+    caller = await caller_of(request)
+    query = query_of(SessionQuery, request)
+    services = services_of(request)
     f = queries.SessionFilter(
         visible_to=None if caller.is_admin else caller.user_id,
-        course_id=course_id,
-        owner_id=owner_id or instructor,
-        status=status.value if status else None,
-        session_type=session_type,
-        is_public=is_public,
-        scheduled_from=_as_utc(from_),
-        scheduled_to=_as_utc(to),
-        search=search,
+        course_id=query.course_id,
+        owner_id=query.owner_id or query.instructor,
+        status=query.status.value if query.status else None,
+        session_type=query.session_type,
+        is_public=query.is_public,
+        scheduled_from=_as_utc(query.from_),
+        scheduled_to=_as_utc(query.to),
+        search=query.search,
     )
+    page, page_size = query.page, query.page_size
     async with services.db.reader() as conn:
         rows, total = await queries.session_page(
-            conn, f, sort=sort, offset=(page - 1) * page_size, limit=page_size
+            conn, f, sort=query.sort, offset=(page - 1) * page_size, limit=page_size
         )
     actor = actor_of(caller)
     return json_response(
         {
-            "items": [session_fields(services, actor, r, id_text=True) for r in rows],
+            "items": [session_fields(services, actor, r) for r in rows],
             "total": total,
             "page": page,
             "page_size": page_size,

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from fastapi import Response
-from pydantic_core import to_json
 
 from liveclass.api.schemas import SessionOut
-from liveclass.control.access import is_owner_or_admin
+from liveclass.control.access import may_host
 from liveclass.control.actor import Actor
 from liveclass.control.participants import Admission
-from liveclass.db.sessions import SessionRecord
+from liveclass.db.sessions import SHOWN_FIELDS, SessionRecord, shown_of
 from liveclass.db.tables import LiveSessionRow
 from liveclass.domain.roles import Permissions, Role
 from liveclass.services import Services
@@ -27,8 +28,14 @@ def json_response(content: Any, *, status_code: int = 200) -> Response:
     A route that returns a model has FastAPI validate it again against ``response_model``
     before serialising it; the hot routes (join, list) build the same JSON from dicts in
     the field order of their documented model, which stays their ``response_model``.
+    orjson writes the same JSON as pydantic for these values (times in UTC end in ``Z``)
+    in about a quarter of the time.
     """
-    return Response(to_json(content), status_code=status_code, media_type="application/json")
+    return Response(
+        orjson.dumps(content, option=orjson.OPT_UTC_Z),
+        status_code=status_code,
+        media_type="application/json",
+    )
 
 
 def classroom_url(services: Services, session_id: object) -> str:
@@ -40,48 +47,75 @@ def invite_url(services: Services, row: AnySession, token: str) -> str:
 
 
 def session_out(services: Services, actor: Actor, row: AnySession) -> SessionOut:
-    return SessionOut(**session_fields(services, actor, row))
+    return SessionOut(**session_fields(services, actor, shown_of(row)))
 
 
-def session_fields(
-    services: Services, actor: Actor, row: AnySession, *, id_text: bool = False
-) -> dict[str, Any]:
-    """The fields of ``SessionOut``, in its order.
+def session_fields(services: Services, actor: Actor, shown: Sequence[Any]) -> dict[str, Any]:
+    """The fields of ``SessionOut``, in its order, from a session's ``SHOWN_FIELDS`` values
+    (a listing's row as read, or ``shown_of`` a loaded row); the id as its text."""
+    (
+        session_id,
+        title,
+        description,
+        course_id,
+        booking_id,
+        session_type,
+        status,
+        scheduled_at,
+        duration_minutes,
+        max_participants,
+        is_public,
+        is_recorded,
+        waiting_room,
+        has_password,
+        provider,
+        default_role,
+        owner_id,
+        owner_name,
+        started_at,
+        ended_at,
+        end_reason,
+        created_at,
+        updated_at,
+        invite_version,
+    ) = shown[:_SHOWN]
+    sid = str(session_id)
+    meeting_url = classroom_url(services, sid)
+    token = link = None
+    if may_host(actor, owner_id):
+        token = services.issuer.invite_token(session_id=sid, version=invite_version)
+        link = f"{meeting_url}?invite={token}"
+    return {
+        "id": sid,
+        "title": title,
+        "description": description,
+        "course_id": course_id,
+        "booking_id": booking_id,
+        "session_type": session_type,
+        "status": status,
+        "scheduled_at": scheduled_at,
+        "duration": duration_minutes,
+        "max_participants": max_participants,
+        "is_public": is_public,
+        "is_recorded": is_recorded,
+        "waiting_room": waiting_room,
+        "has_password": has_password,
+        "provider": provider,
+        "default_role": default_role,
+        "owner_id": owner_id,
+        "owner_name": owner_name,
+        "meeting_url": meeting_url,
+        "invite_token": token,
+        "invite_url": link,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "end_reason": end_reason,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
 
-    ``id_text``: the id as its text, for JSON built directly (the same JSON; asyncpg's UUID
-    subclass costs the serialiser a slow type lookup per value).
-    """
-    token = None
-    if is_owner_or_admin(actor, row):
-        token = services.issuer.invite_token(session_id=row.id, version=row.invite_version)
-    return dict(
-        id=str(row.id) if id_text else row.id,
-        title=row.title,
-        description=row.description,
-        course_id=row.course_id,
-        booking_id=row.booking_id,
-        session_type=row.session_type,
-        status=row.status,
-        scheduled_at=row.scheduled_at,
-        duration=row.duration_minutes,
-        max_participants=row.max_participants,
-        is_public=row.is_public,
-        is_recorded=row.is_recorded,
-        waiting_room=row.waiting_room,
-        has_password=row.password_hash is not None,
-        provider=row.provider,
-        default_role=row.default_role,
-        owner_id=row.owner_id,
-        owner_name=row.owner_name,
-        meeting_url=classroom_url(services, row.id),
-        invite_token=token,
-        invite_url=invite_url(services, row, token) if token else None,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        end_reason=row.end_reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+
+_SHOWN = len(SHOWN_FIELDS)
 
 
 def join_fields(services: Services, admission: Admission) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class TokenIssuer:
         except (KeyError, ValueError, TypeError) as exc:
             raise Unauthorized("The access token is malformed.", code="TOKEN_INVALID") from exc
 
-    def invite_token(self, *, session_id: uuid.UUID, version: int) -> str:
+    def invite_token(self, *, session_id: uuid.UUID | str, version: int) -> str:
         """The session's invite for this ``version``: the same token until it is rotated.
 
         No ``iat``, so the token is a pure function of its claims and is signed once per

@@ -11,7 +11,12 @@ from liveclass.domain.roles import Action, Role, role_allows
 
 
 def is_owner_or_admin(actor: Actor, session: LiveSessionRow | SessionRecord) -> bool:
-    return actor.is_admin or session.owner_id == actor.user_id
+    return may_host(actor, session.owner_id)
+
+
+def may_host(actor: Actor, owner_id: str) -> bool:
+    """The owner of a session (by its ``owner_id``) or an admin: who hosts it."""
+    return actor.is_admin or owner_id == actor.user_id
 
 
 def require_host(actor: Actor, session: LiveSessionRow) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, null, or_, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from liveclass.db.database import Native, Reader, Transaction
@@ -17,7 +18,9 @@ SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
 PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building one ten times slower (3.2 µs against 0.3 µs for these 27 fields); treat as read-only.
+@dataclass(slots=True)
 class SessionRecord:
     """A live_sessions row read without the ORM (the hot paths: join, list)."""
 
@@ -180,10 +183,49 @@ class _PageQuery:
 _PAGE_QUERIES: dict[tuple[tuple[str, ...], str], _PageQuery] = {}
 
 
-# A listing shows neither where a session's media room lives nor its backend state: those
-# two columns are not read (None in the records), which spares decoding a JSON value per row.
-_UNLISTED = ("media_server", "media_room")
-_LISTED_COLUMNS = tuple(null().label(c.key) if c.key in _UNLISTED else c for c in SESSION_COLUMNS)
+# A session as the API shows it (SessionOut), in that order, and what showing it needs
+# besides (the invite's version): a listing reads only these, and builds its answer from the
+# rows as they come (no record objects, no JSON column decoded).
+SHOWN_FIELDS = (
+    "id",
+    "title",
+    "description",
+    "course_id",
+    "booking_id",
+    "session_type",
+    "status",
+    "scheduled_at",
+    "duration_minutes",
+    "max_participants",
+    "is_public",
+    "is_recorded",
+    "waiting_room",
+    "has_password",
+    "provider",
+    "default_role",
+    "owner_id",
+    "owner_name",
+    "started_at",
+    "ended_at",
+    "end_reason",
+    "created_at",
+    "updated_at",
+    "invite_version",
+)
+_SHOWN_COLUMNS = tuple(
+    SESSIONS.c.password_hash.is_not(None).label(name)
+    if name == "has_password"
+    else SESSIONS.c[name]
+    for name in SHOWN_FIELDS
+)
+
+
+def shown_of(row: LiveSessionRow | SessionRecord) -> tuple[Any, ...]:
+    """A session's ``SHOWN_FIELDS`` values, as a listing reads them from the database."""
+    return tuple(
+        row.password_hash is not None if name == "has_password" else getattr(row, name)
+        for name in SHOWN_FIELDS
+    )
 
 
 def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
@@ -192,14 +234,17 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
         criteria = _criteria(dict.fromkeys(names), bound=True)
         column = SESSIONS.c[_SORTS[sort.lstrip("-")].key]
         order = column.desc() if sort.startswith("-") else column.asc()
+        total = select(func.count()).select_from(SESSIONS).where(*criteria)
+        # The total as a subquery PostgreSQL runs once (an InitPlan), not count(*) over ():
+        # a window makes it carry every matching row, all columns, into the sort for the
+        # top page; measured 300 -> 234 µs per query for a page of 20 of 101.
         page = (
-            select(*_LISTED_COLUMNS, func.count().over().label("total"))
+            select(*_SHOWN_COLUMNS, total.scalar_subquery().label("total"))
             .where(*criteria)
             .order_by(order, SESSIONS.c.id)
             .offset(bindparam("offset"))
             .limit(bindparam("limit"))
         )
-        total = select(func.count()).select_from(SESSIONS).where(*criteria)
         found = _PAGE_QUERIES[(names, sort)] = _PageQuery(
             page, total, Native.of(page), Native.of(total)
         )
@@ -208,10 +253,11 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
 
 async def session_page(
     db: Reader, f: SessionFilter, *, sort: str, offset: int, limit: int
-) -> tuple[list[SessionRecord], int]:
-    """One page of sessions and the total of all that match, in one statement.
+) -> tuple[Sequence[Sequence[Any]], int]:
+    """One page of sessions and the total of all that match, in one statement (one round
+    trip; a page past the end takes a second, for the total).
 
-    The records' ``media_server`` and ``media_room`` are None: a listing does not read them.
+    Each row holds the ``SHOWN_FIELDS`` values in that order (then the total).
     """
     values = _filter_values(f)
     query = _page_query(tuple(sorted(values)), sort)
@@ -226,7 +272,7 @@ async def session_page(
             await db.core.execute(query.page, {**values, "offset": offset, "limit": limit})
         ).all()
     if rows:
-        return [SessionRecord(*tuple(row)[:-1]) for row in rows], int(rows[0][-1])
+        return rows, int(rows[0][-1])
     # a page past the end has no row to carry the total
     if driver is not None:
         total = await driver.fetchval(query.native_total.sql, *query.native_total.args(values))
