@@ -1,12 +1,16 @@
-"""The database handle: one async engine, transactions as context managers."""
+"""The database handle: one async engine, transactions as context managers, and on
+PostgreSQL a small pool of bare asyncpg connections for the hot paths (join, list)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import ClauseElement, event, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
@@ -17,14 +21,19 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Transaction = AsyncSession
 # Statements without the ORM, for the hot paths (join, list): rows come back as records.
 Connection = AsyncConnection
 
-# PostgreSQL connections older than this are replaced at checkout (see _check_alive).
+# PostgreSQL connections older than this are replaced at checkout (_check_alive, DriverPool).
 RECYCLE_SECONDS = 1800
+# At most ENGINE_POOL_SIZE + DRIVER_POOL_SIZE PostgreSQL connections per Database (the
+# 40 of before): SQLAlchemy's pool for the ORM and Core work, and the asyncpg connections
+# of the hot paths (``reader()``, ``writer()``).
+ENGINE_POOL_SIZE = 20
+DRIVER_POOL_SIZE = 20
 
 
 class Database:
@@ -35,16 +44,19 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            # The same 40-connection ceiling as before, all kept: overflow connections are
-            # closed on return, so steady load above the pool size opened and closed a
-            # PostgreSQL connection per request.
-            kwargs.update(pool_size=40, max_overflow=0, pool_recycle=RECYCLE_SECONDS)
+            # No overflow: overflow connections are closed on return, so steady load above
+            # the pool size opened and closed a PostgreSQL connection per request.
+            kwargs.update(pool_size=ENGINE_POOL_SIZE, max_overflow=0, pool_recycle=RECYCLE_SECONDS)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._drivers: DriverPool | None = None
         if self.is_sqlite:
             _make_sqlite_serializable(self.engine)
             self._reader = self.engine
         else:
             _check_alive(self.engine)
+            self._drivers = DriverPool(
+                _driver_connector(self.engine), size=DRIVER_POOL_SIZE, recycle=RECYCLE_SECONDS
+            )
             # one statement reads one snapshot by itself: no BEGIN and COMMIT round trips
             self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -66,20 +78,54 @@ class Database:
     async def reader(self) -> AsyncIterator[Reader]:
         """A connection for the hot single-statement reads (join, refresh, list).
 
-        On PostgreSQL the asyncpg connection itself, checked out of the engine's pool
-        without a SQLAlchemy connection around it (the same pool, checkout check and
-        recycling; no transaction is begun, each statement is its own snapshot). On SQLite
-        a Core connection as ``read()`` gives.
+        On PostgreSQL an asyncpg connection of the ``DriverPool`` (no transaction is
+        begun: each statement is its own snapshot). On SQLite a Core connection as
+        ``read()`` gives.
         """
-        if self.is_sqlite:
+        if self._drivers is None:
             async with self._reader.connect() as conn:
                 yield Reader(conn, None)
             return
-        pooled = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+        pooled = await self._drivers.acquire()
+        done = False
         try:
-            yield Reader(None, pooled.driver_connection)
+            yield Reader(None, pooled.driver)
+            done = True
         finally:
-            await greenlet_spawn(pooled.close)
+            # a statement that failed or was cancelled may leave the connection mid-query
+            self._drivers.release(pooled, reusable=done)
+
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[Writer]:
+        """A transaction for the hot writes (first join): commits on success, rolls back on
+        any exception.
+
+        On PostgreSQL ``BEGIN`` ... ``COMMIT`` on an asyncpg connection of the
+        ``DriverPool``; on SQLite a Core transaction as ``write()`` gives (BEGIN IMMEDIATE).
+        """
+        if self._drivers is None:
+            async with self.engine.begin() as conn:
+                yield Writer(conn, None)
+            return
+        pooled = await self._drivers.acquire()
+        driver = pooled.driver
+        reusable = False
+        try:
+            # READ COMMITTED spelled out: the join counts rely on each statement taking its
+            # own snapshot (what SQLAlchemy's asyncpg dialect begins too)
+            await driver.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            try:
+                yield Writer(None, driver)
+            except Exception:
+                await driver.execute("ROLLBACK")
+                reusable = True
+                raise
+            await driver.execute("COMMIT")
+            reusable = True
+        finally:
+            # cancelled mid-statement, or a failed BEGIN, ROLLBACK or COMMIT: the connection
+            # is in doubt, so it is terminated (the server rolls back what it held)
+            self._drivers.release(pooled, reusable=reusable)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Connection]:
@@ -92,23 +138,61 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._drivers is not None:
+            await self._drivers.close()
         await self.engine.dispose()
+
+
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True)
 class Native:
-    """A Core statement compiled once for asyncpg: its SQL and its parameters' order."""
+    """A Core statement compiled once for asyncpg: its SQL and its parameters' order.
+
+    ``args`` sends each value through its column type's bind processing, as SQLAlchemy's
+    execution would (a JSON value becomes its text, which the dialect's JSON codec on the
+    connection encodes). Parameters the statement carries a value for (a ``literal()``)
+    are filled from the statement. ``keys`` are the columns an INSERT or UPDATE is
+    compiled with: a column with a client-side default that is not among them shows up as
+    a parameter too, so ``args`` refuses to run without its value instead of skipping it.
+    """
 
     sql: str
     names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    fixed: Mapping[str, Any]
+    plain: bool  # no value to process or fill: ``args`` only orders them
 
     @classmethod
-    def of(cls, statement: ClauseElement) -> Native:
-        compiled = statement.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
-        return cls(compiled.string, tuple(getattr(compiled, "positiontup", None) or ()))
+    def of(cls, statement: ClauseElement, *, keys: tuple[str, ...] | None = None) -> Native:
+        compiled = statement.compile(
+            dialect=_DIALECT, column_keys=None if keys is None else list(keys)
+        )
+        assert isinstance(compiled, SQLCompiler)
+        names = tuple(compiled.positiontup or ())
+        binds = [compiled.binds[name] for name in names]
+        processors = tuple(b.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for b in binds)
+        fixed = {
+            name: b.value if process is None else process(b.value)
+            for name, b, process in zip(names, binds, processors, strict=True)
+            if not b.required and b.value is not None
+        }
+        plain = not fixed and not any(processors)
+        return cls(compiled.string, names, processors, fixed, plain)
 
-    def args(self, values: dict[str, Any]) -> list[Any]:
-        return [values[name] for name in self.names]
+    def args(self, values: Mapping[str, Any]) -> list[Any]:
+        if self.plain:
+            return [values[name] for name in self.names]
+        fixed = self.fixed
+        return [
+            fixed[name]
+            if name in fixed
+            else values[name]
+            if process is None
+            else process(values[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +202,8 @@ class Reader:
     On PostgreSQL the hot reads run their statement on ``driver`` directly: SQLAlchemy's
     execution and result layers cost more CPU than the query. asyncpg keeps each statement
     prepared per connection (its statement cache, keyed by the SQL), and the types come back
-    as through SQLAlchemy (its asyncpg dialect installs the JSON codecs on the connection,
-    UUIDs and timestamptz values pass through it unchanged).
+    as through SQLAlchemy (the connection has its asyncpg dialect's JSON codecs, see
+    ``_driver_connector``; UUIDs and timestamptz values pass through it unchanged).
     """
 
     conn: Connection | None
@@ -130,6 +214,123 @@ class Reader:
         """The Core connection (SQLite)."""
         assert self.conn is not None
         return self.conn
+
+
+@dataclass(frozen=True, slots=True)
+class Writer(Reader):
+    """What ``Database.writer()`` gives: a Reader inside a transaction."""
+
+
+@dataclass(slots=True)
+class Pooled:
+    """A connection of the ``DriverPool`` and what the pool knows about it."""
+
+    driver: Any  # asyncpg.Connection
+    born: float  # time.monotonic() at connect
+    generation: int  # the pool's generation at connect (``close()`` starts a new one)
+
+
+class DriverPool:
+    """asyncpg connections for the hot paths, beside SQLAlchemy's pool.
+
+    A checkout is a pop from the idle stack: no greenlet, no reset query (the hot paths
+    change no session state: single statements in autocommit, or a transaction that ends
+    in COMMIT or ROLLBACK before the connection comes back). The guarantees are those of
+    the engine's pool with ``_check_alive``:
+
+    - at most ``size`` connections are open (checked out plus idle); more callers wait;
+    - a connection the server closed is never handed out: asyncpg marks it closed as soon
+      as the event loop reads the socket's end, and a checkout skips it;
+    - a connection older than ``recycle`` seconds is closed at checkout and replaced;
+    - a connection returned in doubt (``reusable=False``), closed, or still inside a
+      transaction is terminated, not kept;
+    - ``close()`` closes the idle connections; those checked out then are closed when
+      they come back. Checkouts after it open new ones, as an engine does after dispose.
+    """
+
+    def __init__(self, connect: Callable[[], Awaitable[Any]], *, size: int, recycle: float) -> None:
+        self._connect = connect
+        self._recycle = recycle
+        self._slots = asyncio.Semaphore(size)
+        self._idle: list[Pooled] = []
+        self._generation = 0
+
+    async def acquire(self) -> Pooled:
+        await self._slots.acquire()
+        try:
+            return await self._take()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def release(self, pooled: Pooled, *, reusable: bool) -> None:
+        driver = pooled.driver
+        if (
+            reusable
+            and pooled.generation == self._generation
+            and not driver.is_closed()
+            and not driver.is_in_transaction()
+        ):
+            self._idle.append(pooled)
+        else:
+            driver.terminate()
+        self._slots.release()
+
+    async def close(self) -> None:
+        self._generation += 1
+        idle, self._idle = self._idle, []
+        for pooled in idle:
+            await _close_gently(pooled.driver)
+
+    async def _take(self) -> Pooled:
+        # the most recently used first: under light load the others age out and recycle
+        while self._idle:
+            pooled = self._idle.pop()
+            if pooled.driver.is_closed():
+                pooled.driver.terminate()  # finishes asyncpg's cleanup of a lost connection
+            elif time.monotonic() - pooled.born > self._recycle:
+                await _close_gently(pooled.driver)
+            else:
+                return pooled
+        return Pooled(await self._connect(), time.monotonic(), self._generation)
+
+
+async def _close_gently(driver: Any) -> None:
+    try:
+        await driver.close(timeout=5)
+    except Exception:
+        driver.terminate()
+
+
+class _Adapted:
+    """What the dialect's codec hooks take: a connection adapted around asyncpg's."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, driver: Any) -> None:
+        self._connection = driver
+
+
+def _driver_connector(engine: AsyncEngine) -> Callable[[], Awaitable[Any]]:
+    """Opens asyncpg connections as the engine's dialect does: the URL's arguments, and the
+    dialect's own JSON and JSONB codecs, so values decode as through SQLAlchemy."""
+    dialect: Any = engine.dialect
+    _, options = dialect.create_connect_args(engine.url)
+    # the dialect's own options, not asyncpg's
+    options.pop("prepared_statement_cache_size", None)
+    options.pop("prepared_statement_name_func", None)
+
+    async def connect() -> Any:
+        driver = await asyncpg.connect(**options)
+        try:
+            await dialect.setup_asyncpg_json_codec(_Adapted(driver))
+            await dialect.setup_asyncpg_jsonb_codec(_Adapted(driver))
+        except BaseException:
+            driver.terminate()
+            raise
+        return driver
+
+    return connect
 
 
 def _check_alive(engine: AsyncEngine) -> None:
