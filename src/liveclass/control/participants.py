@@ -14,7 +14,7 @@ from liveclass.control.sessions import ensure_room, stored_room
 from liveclass.db import attendance, outbox
 from liveclass.db import participants as queries
 from liveclass.db import sessions as session_queries
-from liveclass.db.database import Connection, Transaction
+from liveclass.db.database import Transaction, Writer
 from liveclass.db.participants import ParticipantRecord
 from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
@@ -84,7 +84,7 @@ async def _rejoin(services: Services, actor: Actor, seat: queries.Seat) -> Admis
     role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
     now = replace(me, role=role.value, name=actor.name)
     if now != me:
-        async with services.db.write() as conn:
+        async with services.db.writer() as conn:
             if not await queries.update_seat(conn, now, was=me):
                 return None
             await _record_joined(conn, now)
@@ -96,7 +96,7 @@ async def _join_locked(
 ) -> Admission | None:
     """A first join (or a return after leaving, or out of the waiting room), under the
     session row lock so the capacity check and the new seat are one step."""
-    async with services.db.write() as conn:
+    async with services.db.writer() as conn:
         session = await queries.lock_session(conn, session_id)
         if session is None:
             raise NotFound("No such session.", code="SESSION_NOT_FOUND")
@@ -128,7 +128,7 @@ async def _join_locked(
     return await _admission(services, session, me)
 
 
-async def _record_joined(conn: Connection, me: ParticipantRecord) -> None:
+async def _record_joined(conn: Writer, me: ParticipantRecord) -> None:
     await outbox.add_event(
         conn,
         "participant.joined",

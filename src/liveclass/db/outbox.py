@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import Table, insert, select
 
-from liveclass.db.database import Connection, Transaction
+from liveclass.db.database import Native, Transaction, Writer
 from liveclass.db.tables import OutboxEventRow
+from liveclass.db.types import utcnow
 
 OUTBOX: Table = OutboxEventRow.__table__  # type: ignore[assignment]
 
@@ -20,13 +21,30 @@ def record_event(
     tx.add(OutboxEventRow(event_type=event_type, session_id=session_id, payload=payload))
 
 
+_INSERT = insert(OUTBOX)
+# asyncpg gets the values SQLAlchemy would fill client-side too (tables.py: id, attempts,
+# next_attempt_at, created_at); a default added there and not here makes args() fail.
+_INSERT_PG = Native.of(
+    _INSERT,
+    keys=("id", "event_type", "session_id", "payload", "attempts", "next_attempt_at", "created_at"),
+)
+
+
 async def add_event(
-    conn: Connection, event_type: str, *, session_id: uuid.UUID, payload: dict[str, Any]
+    db: Writer, event_type: str, *, session_id: uuid.UUID, payload: dict[str, Any]
 ) -> None:
-    """``record_event`` for Core transactions (``Database.write``)."""
-    await conn.execute(
-        insert(OUTBOX).values(event_type=event_type, session_id=session_id, payload=payload)
-    )
+    """``record_event`` for the hot path's transactions (``Database.writer``)."""
+    values: dict[str, Any] = {
+        "event_type": event_type,
+        "session_id": session_id,
+        "payload": payload,
+    }
+    if db.driver is not None:
+        now = utcnow()
+        values.update(id=uuid.uuid4(), attempts=0, next_attempt_at=now, created_at=now)
+        await db.driver.execute(_INSERT_PG.sql, *_INSERT_PG.args(values))
+    else:
+        await db.core.execute(_INSERT, values)
 
 
 async def due_events(tx: Transaction, *, now: datetime, limit: int) -> list[OutboxEventRow]:

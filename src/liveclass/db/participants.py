@@ -8,9 +8,19 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Update,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
-from liveclass.db.database import Connection, Native, Reader, Transaction
+from liveclass.db.database import Native, Reader, Transaction, Writer
 from liveclass.db.sessions import (
     PARTICIPANTS,
     SESSION_COLUMNS,
@@ -106,10 +116,19 @@ async def seat_by_id(db: Reader, session_id: uuid.UUID, participant_id: uuid.UUI
     return None if row is None else _seat(row)
 
 
-async def lock_session(conn: Connection, session_id: uuid.UUID) -> SessionRecord | None:
+_LOCK_SESSION_PG = Native.of(_LOCK_SESSION)
+
+
+async def lock_session(db: Writer, session_id: uuid.UUID) -> SessionRecord | None:
     """The session row, locked until the transaction ends: first joins queue here on
     PostgreSQL; SQLite already holds the database write lock (BEGIN IMMEDIATE)."""
-    row = (await conn.execute(_LOCK_SESSION, {"sid": session_id})).first()
+    driver = db.driver
+    if driver is not None:
+        row = await driver.fetchrow(
+            _LOCK_SESSION_PG.sql, *_LOCK_SESSION_PG.args({"sid": session_id})
+        )
+    else:
+        row = (await db.core.execute(_LOCK_SESSION, {"sid": session_id})).first()
     return None if row is None else SessionRecord(*row)
 
 
@@ -122,76 +141,138 @@ class RoomCount:
     everyone: int  # in any role (the peak counts these)
 
 
+# me_and_others by its role lists (module constants of the caller), built once.
+_ME_AND_OTHERS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Select[Any], Native]] = {}
+
+
+def _me_and_others_query(
+    seated_roles: tuple[str, ...], publishing_roles: tuple[str, ...]
+) -> tuple[Select[Any], Native]:
+    found = _ME_AND_OTHERS.get((seated_roles, publishing_roles))
+    if found is None:
+        sid: BindParameter[Any] = bindparam("sid")
+        uid: BindParameter[Any] = bindparam("uid")
+        # literal(): each role is a parameter of its own that the statement carries, where
+        # in_() of a list would be expanded per execution
+        seated = _P.role.in_([literal(role) for role in seated_roles])
+        publishing = _P.role.in_([literal(role) for role in publishing_roles])
+        others = (
+            select(
+                func.count().filter(seated).label("seated"),
+                func.count().filter(publishing).label("publishing"),
+                func.count().label("everyone"),
+            )
+            .where(
+                _P.session_id == sid,
+                _P.status == literal(ParticipantStatus.JOINED.value),
+                _P.user_id != uid,
+            )
+            .subquery()
+        )
+        query = select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
+            others, PARTICIPANTS, (_P.session_id == sid) & (_P.user_id == uid)
+        )
+        found = _ME_AND_OTHERS[(seated_roles, publishing_roles)] = (query, Native.of(query))
+    return found
+
+
 async def me_and_others(
-    conn: Connection,
+    db: Writer,
     session_id: uuid.UUID,
     user_id: str,
     *,
-    seated_roles: Iterable[str],
-    publishing_roles: Iterable[str],
+    seated_roles: tuple[str, ...],
+    publishing_roles: tuple[str, ...],
 ) -> tuple[ParticipantRecord | None, RoomCount]:
     """The caller's participant row and the counts of everyone else joined, in one statement.
 
     Run it after ``lock_session``: on PostgreSQL a statement's snapshot starts with the
     statement, so these counts see every join committed before the lock was granted.
     """
-    others = (
-        select(
-            func.count().filter(_P.role.in_(list(seated_roles))).label("seated"),
-            func.count().filter(_P.role.in_(list(publishing_roles))).label("publishing"),
-            func.count().label("everyone"),
-        )
-        .where(
-            _P.session_id == session_id,
-            _P.status == ParticipantStatus.JOINED.value,
-            _P.user_id != user_id,
-        )
-        .subquery()
-    )
-    query = select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
-        others, PARTICIPANTS, (_P.session_id == session_id) & (_P.user_id == user_id)
-    )
-    row = (await conn.execute(query)).one()
+    query, native = _me_and_others_query(seated_roles, publishing_roles)
+    values = {"sid": session_id, "uid": user_id}
+    driver = db.driver
+    if driver is not None:
+        row = await driver.fetchrow(native.sql, *native.args(values))
+    else:
+        row = (await db.core.execute(query, values)).one()
     count = RoomCount(seated=int(row[0]), publishing=int(row[1]), everyone=int(row[2]))
-    me = None if row[3] is None else ParticipantRecord(*row[3:])
+    me = None if row[3] is None else ParticipantRecord(*tuple(row)[3:])
     return me, count
 
 
-async def insert_participant(conn: Connection, me: ParticipantRecord) -> None:
+# Every column is given (a record has them all): no client-side default is left to fill.
+_INSERT = insert(PARTICIPANTS)
+_INSERT_PG = Native.of(_INSERT, keys=PARTICIPANT_FIELDS)
+
+
+async def insert_participant(db: Writer, me: ParticipantRecord) -> None:
     values = {name: getattr(me, name) for name in PARTICIPANT_FIELDS}
-    await conn.execute(insert(PARTICIPANTS).values(values))
+    if db.driver is not None:
+        await db.driver.execute(_INSERT_PG.sql, *_INSERT_PG.args(values))
+    else:
+        await db.core.execute(_INSERT, values)
 
 
-async def update_seat(conn: Connection, me: ParticipantRecord, *, was: ParticipantRecord) -> bool:
+# update_seat by the columns it writes, built once.
+_SEAT_COLUMNS = ("name", "role", "status", "last_joined_at", "left_at")
+_UPDATES: dict[tuple[str, ...], tuple[Update, Native]] = {}
+
+
+def _update_seat_query(names: tuple[str, ...]) -> tuple[Update, Native]:
+    found = _UPDATES.get(names)
+    if found is None:
+        query = (
+            update(PARTICIPANTS)
+            .where(
+                _P.id == bindparam("was_id"),
+                _P.status == bindparam("was_status"),
+                _P.role == bindparam("was_role"),
+                _P.token_version == bindparam("was_token_version"),
+            )
+            .values({name: bindparam(f"new_{name}") for name in names})
+        )
+        found = _UPDATES[names] = (query, Native.of(query))
+    return found
+
+
+async def update_seat(db: Writer, me: ParticipantRecord, *, was: ParticipantRecord) -> bool:
     """Write ``me`` over ``was``, only if the row still holds what ``was`` read (status,
     role, token version): a kick or role change committed meanwhile wins, and False says so.
     """
-    changed = {
-        name: getattr(me, name)
-        for name in ("name", "role", "status", "last_joined_at", "left_at")
-        if getattr(me, name) != getattr(was, name)
-    }
+    changed = tuple(name for name in _SEAT_COLUMNS if getattr(me, name) != getattr(was, name))
     if not changed:
         return True
-    result = await conn.execute(
-        update(PARTICIPANTS)
-        .where(
-            _P.id == was.id,
-            _P.status == was.status,
-            _P.role == was.role,
-            _P.token_version == was.token_version,
-        )
-        .values(changed)
+    query, native = _update_seat_query(changed)
+    values = {f"new_{name}": getattr(me, name) for name in changed}
+    values.update(
+        was_id=was.id,
+        was_status=was.status,
+        was_role=was.role,
+        was_token_version=was.token_version,
     )
+    if db.driver is not None:
+        status = await db.driver.execute(native.sql, *native.args(values))
+        return bool(status == "UPDATE 1")
+    result = await db.core.execute(query, values)
     return bool(result.rowcount == 1)
 
 
-async def raise_peak(conn: Connection, session_id: uuid.UUID, peak: int) -> None:
-    await conn.execute(
-        update(SESSIONS)
-        .where(SESSIONS.c.id == session_id, SESSIONS.c.peak_participants < peak)
-        .values(peak_participants=peak)
-    )
+_RAISE_PEAK = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("sid"), SESSIONS.c.peak_participants < bindparam("peak"))
+    .values(peak_participants=bindparam("peak"))
+)
+_RAISE_PEAK_PG = Native.of(_RAISE_PEAK)
+
+
+async def raise_peak(db: Writer, session_id: uuid.UUID, peak: int) -> None:
+    if db.driver is not None:
+        # SQLAlchemy's execution would fill updated_at (its onupdate) itself
+        values = {"sid": session_id, "peak": peak, "updated_at": utcnow()}
+        await db.driver.execute(_RAISE_PEAK_PG.sql, *_RAISE_PEAK_PG.args(values))
+    else:
+        await db.core.execute(_RAISE_PEAK, {"sid": session_id, "peak": peak})
 
 
 async def get_participant(
