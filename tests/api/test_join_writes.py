@@ -72,7 +72,8 @@ async def test_a_first_join_writes_its_seat_peak_and_event(
 
 
 async def _first_join(tx: Writer, session_id: uuid.UUID, user_id: str) -> ParticipantRecord:
-    """The statements of ``control.participants._join_locked`` for a new seat."""
+    """The statements of ``control.participants._join_locked`` for a new seat (on
+    PostgreSQL's asyncpg path the three writes are one statement)."""
     session = await queries.lock_session(tx, session_id)
     assert session is not None
     was, others = await queries.me_and_others(
@@ -94,10 +95,9 @@ async def _first_join(tx: Writer, session_id: uuid.UUID, user_id: str) -> Partic
         kicked_at=None,
         created_at=now,
     )
-    await queries.insert_participant(tx, me)
-    await queries.raise_peak(tx, session_id, others.everyone + 1)
     payload = {"participant_id": str(me.id), "user_id": user_id, "nested": {"n": [1, None]}}
-    await outbox.add_event(tx, "participant.joined", session_id=session_id, payload=payload)
+    event = outbox.event_values("participant.joined", session_id=session_id, payload=payload)
+    await queries.seat_first_time(tx, me, peak=others.everyone + 1, event=event)
     return me
 
 
@@ -196,5 +196,58 @@ async def test_a_failed_first_join_leaves_nothing(
             assert await queries.get_by_user(orm, sid, "student-1") is None
             assert await queries.get_by_user(orm, sid, "student-2") is not None
         assert [e.payload["user_id"] for e in await _joined_events(db)] == ["student-2"]
+    finally:
+        await db.close()
+
+
+async def test_the_peak_only_rises(
+    client: httpx.AsyncClient, platform: Platform, database_url: str
+) -> None:
+    s = await live_session(client, platform)
+    sid = uuid.UUID(s["id"])
+    db = Database(database_url)
+
+    async def seat(user_id: str, peak: int | None) -> None:
+        async with db.writer() as tx:
+            await queries.lock_session(tx, sid)
+            now = utcnow()
+            me = ParticipantRecord(
+                uuid.uuid4(),
+                sid,
+                user_id,
+                user_id,
+                "viewer",
+                "joined",
+                1,
+                now,
+                now,
+                None,
+                None,
+                now,
+            )
+            event = outbox.event_values("participant.joined", session_id=sid, payload={})
+            await queries.seat_first_time(tx, me, peak=peak, event=event)
+
+    async def peak_now() -> int:
+        async with db.transaction() as tx:
+            row = await tx.get(LiveSessionRow, sid, populate_existing=True)
+            assert row is not None
+            return row.peak_participants
+
+    try:
+        await seat("a", 5)
+        assert await peak_now() == 5
+        await seat("b", 3)  # lower: kept at 5
+        assert await peak_now() == 5
+        await seat("c", None)  # not rising: left alone
+        assert await peak_now() == 5
+        async with db.transaction() as tx:
+            users = set(
+                await tx.scalars(
+                    select(ParticipantRow.user_id).where(ParticipantRow.session_id == sid)
+                )
+            )
+        assert users == {"a", "b", "c"}
+        assert len(await _joined_events(db)) == 3
     finally:
         await db.close()

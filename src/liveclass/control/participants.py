@@ -117,24 +117,31 @@ async def _join_locked(
             _refuse_if_full(session, role, others.seated)
             _refuse_if_mesh_full(services, session, role, others.publishing)
         me = _seated(session, was, actor, role, status)
-        if was is None:
-            await queries.insert_participant(conn, me)
-        elif not await queries.update_seat(conn, me, was=was):
-            return None
         mine = 1 if status is ParticipantStatus.JOINED else 0
-        if others.everyone + mine > session.peak_participants:
-            await queries.raise_peak(conn, session.id, others.everyone + mine)
+        peak = others.everyone + mine
+        rising = peak if peak > session.peak_participants else None
+        if was is None:
+            await queries.seat_first_time(conn, me, peak=rising, event=_joined(me))
+            return await _admission(services, session, me)
+        if not await queries.update_seat(conn, me, was=was):
+            return None
+        if rising is not None:
+            await queries.raise_peak(conn, session.id, rising)
         await _record_joined(conn, me)
     return await _admission(services, session, me)
 
 
-async def _record_joined(conn: Writer, me: ParticipantRecord) -> None:
-    await outbox.add_event(
-        conn,
+def _joined(me: ParticipantRecord) -> dict[str, Any]:
+    """The ``participant.joined`` outbox event's columns."""
+    return outbox.event_values(
         "participant.joined",
         session_id=me.session_id,
         payload={"participant_id": str(me.id), "user_id": me.user_id, "status": me.status},
     )
+
+
+async def _record_joined(conn: Writer, me: ParticipantRecord) -> None:
+    await outbox.add_values(conn, _joined(me))
 
 
 def _holds_seat(me: ParticipantRecord | ParticipantRow | None) -> bool:

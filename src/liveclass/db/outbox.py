@@ -21,27 +21,42 @@ def record_event(
     tx.add(OutboxEventRow(event_type=event_type, session_id=session_id, payload=payload))
 
 
-_INSERT = insert(OUTBOX)
 # asyncpg gets the values SQLAlchemy would fill client-side too (tables.py: id, attempts,
 # next_attempt_at, created_at); a default added there and not here makes args() fail.
-_INSERT_PG = Native.of(
-    _INSERT,
-    keys=("id", "event_type", "session_id", "payload", "attempts", "next_attempt_at", "created_at"),
+EVENT_KEYS = (
+    "id",
+    "event_type",
+    "session_id",
+    "payload",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
 )
 
 
-async def add_event(
-    db: Writer, event_type: str, *, session_id: uuid.UUID, payload: dict[str, Any]
-) -> None:
-    """``record_event`` for the hot path's transactions (``Database.writer``)."""
-    values: dict[str, Any] = {
+def event_values(
+    event_type: str, *, session_id: uuid.UUID, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Every column of a new event, ``EVENT_KEYS``, as SQLAlchemy would fill them."""
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
         "event_type": event_type,
         "session_id": session_id,
         "payload": payload,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
     }
+
+
+_INSERT = insert(OUTBOX)
+_INSERT_PG = Native.of(_INSERT, keys=EVENT_KEYS)
+
+
+async def add_values(db: Writer, values: dict[str, Any]) -> None:
+    """Insert an event given as ``event_values`` built it."""
     if db.driver is not None:
-        now = utcnow()
-        values.update(id=uuid.uuid4(), attempts=0, next_attempt_at=now, created_at=now)
         await db.driver.execute(_INSERT_PG.sql, *_INSERT_PG.args(values))
     else:
         await db.core.execute(_INSERT, values)
