@@ -67,7 +67,8 @@ class ParticipantRow(Base):
     session_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[str] = mapped_column(String(128))
+    # indexed for "the sessions this user has a seat in" (a listing's visibility check)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
