@@ -158,9 +158,9 @@ async def test_a_seat_update_loses_to_a_change_committed_meanwhile(
     db = Database(database_url)
     try:
         async with db.reader() as conn:
-            seat = await queries.seat_of_user(conn, uuid.UUID(s["id"]), "student-1")
-        assert seat is not None
-        was = seat.participant
+            found = await queries.seat_of_user(conn, uuid.UUID(s["id"]), "student-1")
+        assert found is not None and found[1] is not None
+        was = found[1]
         renamed = replace(was, name="Renamed", left_at=utcnow())
         async with db.writer() as tx:  # a kick bumped the token version meanwhile
             assert not await queries.update_seat(tx, renamed, was=replace(was, token_version=0))

@@ -22,12 +22,17 @@ from liveclass.db.types import utcnow
 from liveclass.domain.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus, check_participant_transition
-from liveclass.domain.roles import Action, Role, may_assign, outranks, role_allows
+from liveclass.domain.roles import (
+    PUBLISHING_ROLES,
+    SEATED_ROLES,
+    Action,
+    Role,
+    may_assign,
+    outranks,
+    role_allows,
+)
 from liveclass.media.backend import MediaParticipant
 from liveclass.services import Services
-
-PUBLISHING_ROLES = tuple(r.value for r in Role if role_allows(r, Action.PUBLISH))
-SEATED_ROLES = tuple(r.value for r in Role if r is not Role.HOST)
 
 # The hot paths (join, refresh) read records; moderation still works on ORM rows.
 AnySession = LiveSessionRow | SessionRecord
@@ -59,9 +64,15 @@ async def join(
     services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
 ) -> Admission:
     async with services.db.reader() as conn:
-        seat = await queries.seat_of_user(conn, session_id, actor.user_id)
-    if seat is not None and seat.participant.status == ParticipantStatus.JOINED:
-        admission = await _rejoin(services, actor, seat)
+        found = await queries.seat_of_user(conn, session_id, actor.user_id)
+        one_statement = conn.driver is not None  # PostgreSQL
+    if found is not None:
+        session, me = found
+        admission = None
+        if me is not None and me.status == ParticipantStatus.JOINED:
+            admission = await _rejoin(services, actor, queries.Seat(session, me))
+        elif me is None and one_statement:
+            admission = await _first_seat(services, actor, session, request)
         if admission is not None:
             return admission
     for _ in range(_JOIN_ATTEMPTS):
@@ -82,7 +93,9 @@ async def _rejoin(services: Services, actor: Actor, seat: queries.Seat) -> Admis
     session, me = seat.session, seat.participant
     _check_joinable(session, me)
     role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
-    now = replace(me, role=role.value, name=actor.name)
+    if role.value != me.role:
+        return None  # a role change moves the seat counters: the locked path counts
+    now = replace(me, name=actor.name)
     if now != me:
         async with services.db.writer() as conn:
             if not await queries.update_seat(conn, now, was=me):
@@ -122,13 +135,47 @@ async def _join_locked(
         rising = peak if peak > session.peak_participants else None
         if was is None:
             await queries.seat_first_time(conn, me, peak=rising, event=_joined(me))
-            return await _admission(services, session, me)
-        if not await queries.update_seat(conn, me, was=was):
-            return None
-        if rising is not None:
-            await queries.raise_peak(conn, session.id, rising)
-        await _record_joined(conn, me)
+        else:
+            if not await queries.update_seat(conn, me, was=was):
+                return None
+            if rising is not None:
+                await queries.raise_peak(conn, session.id, rising)
+            await _record_joined(conn, me)
+        await queries.recount(conn, session.id)
     return await _admission(services, session, me)
+
+
+async def _first_seat(
+    services: Services,
+    actor: Actor,
+    session: SessionRecord,
+    request: JoinRequest,
+) -> Admission | None:
+    """A newcomer into a live class without a waiting room, on PostgreSQL: the checks here
+    on the session as read, then one statement that takes the seat only if the session still
+    looks so and has room (``queries.take_first_seat``). None sends the join to the locked
+    path: the host, a waiting room, a class not live, a full one, or one that changed."""
+    if (
+        session.status != SessionStatus.LIVE
+        or session.waiting_room
+        or is_owner_or_admin(actor, session)
+    ):
+        return None
+    _check_entry(services, session, request)
+    role = Role(session.default_role)
+    me = _seated(session, None, actor, role, ParticipantStatus.JOINED)
+    publishes = role_allows(role, Action.PUBLISH)
+    capped = session.provider == "mesh" and publishes
+    async with services.db.reader() as conn:
+        taken = await queries.take_first_seat(
+            conn,
+            session,
+            me,
+            publishes=publishes,
+            publisher_cap=services.settings.mesh_max_publishers if capped else None,
+            event=_joined(me),
+        )
+    return await _admission(services, session, me) if taken else None
 
 
 def _joined(me: ParticipantRecord) -> dict[str, Any]:
@@ -329,7 +376,7 @@ def check_access(session: AnySession, me: AnyParticipant | None, claims: AccessC
 
 async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> ParticipantRow:
     async with services.db.transaction() as tx:
-        await _session(tx, session_id)
+        await _session(tx, session_id, for_update=True)  # the seat counters change
         me = await queries.get_by_user(tx, session_id, actor.user_id)
         if me is None:
             raise NotFound(
@@ -345,6 +392,7 @@ async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> Part
                 session_id=session_id,
                 payload={"participant_id": str(me.id), "user_id": me.user_id},
             )
+            await queries.recount(tx, session_id)
     await services.room_events.participant_removed(session_id, me.id, "left")
     return me
 
@@ -368,6 +416,7 @@ async def kick(
                 session_id=session_id,
                 payload={"participant_id": str(target.id), "user_id": target.user_id},
             )
+            await queries.recount(tx, session_id)
     await _media_remove(services, session, target)
     await services.room_events.participant_removed(session_id, target.id, "kicked")
     return target
@@ -395,6 +444,7 @@ async def change_role(
             session_id=session_id,
             payload={"participant_id": str(target.id), "role": role.value},
         )
+        await queries.recount(tx, session_id)
     room = stored_room(session)
     if room is not None:
         await services.backend(session.provider).apply_role(room, _media_who(target))
@@ -427,6 +477,7 @@ async def admit(
         else:
             target.status = ParticipantStatus.DENIED.value
             target.token_version += 1
+        await queries.recount(tx, session_id)
     if admit:
         await services.room_events.participant_admitted(session_id, target.id)
     else:

@@ -8,11 +8,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import (
     BindParameter,
     Select,
+    String,
     Update,
     bindparam,
+    case,
     func,
     insert,
     literal,
@@ -30,8 +33,9 @@ from liveclass.db.sessions import (
     SessionRecord,
 )
 from liveclass.db.tables import ParticipantRow
-from liveclass.db.types import utcnow
+from liveclass.db.types import UTCDateTime, utcnow
 from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +75,16 @@ class Seat:
 
 
 # Built once: a prepared statement's cache key is computed once, not per request.
+# The session, with the caller's seat when they have one (an outer join: a newcomer gets
+# the session alone, which the one-statement first join needs).
 _SEAT_OF_USER = (
     select(*SESSION_COLUMNS, *PARTICIPANT_COLUMNS)
-    .join_from(PARTICIPANTS, SESSIONS, SESSIONS.c.id == _P.session_id)
-    .where(_P.session_id == bindparam("sid"), _P.user_id == bindparam("uid"))
+    .outerjoin_from(
+        SESSIONS,
+        PARTICIPANTS,
+        (_P.session_id == SESSIONS.c.id) & (_P.user_id == bindparam("uid")),
+    )
+    .where(SESSIONS.c.id == bindparam("sid"))
 )
 _SEAT_BY_ID = (
     select(*SESSION_COLUMNS, *PARTICIPANT_COLUMNS)
@@ -93,8 +103,11 @@ def _seat(row: Any) -> Seat:
     return Seat(SessionRecord(*values[:_N]), ParticipantRecord(*values[_N:]))
 
 
-async def seat_of_user(db: Reader, session_id: uuid.UUID, user_id: str) -> Seat | None:
-    """The caller's seat in a session; None when they have none (or there is no session)."""
+async def seat_of_user(
+    db: Reader, session_id: uuid.UUID, user_id: str
+) -> tuple[SessionRecord, ParticipantRecord | None] | None:
+    """The session and the caller's seat in it (None when they have none); None when there
+    is no such session."""
     driver = db.driver
     if driver is not None:
         row = await driver.fetchrow(
@@ -102,7 +115,11 @@ async def seat_of_user(db: Reader, session_id: uuid.UUID, user_id: str) -> Seat 
         )
     else:
         row = (await db.core.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
-    return None if row is None else _seat(row)
+    if row is None:
+        return None
+    values = tuple(row)
+    me = None if values[_N] is None else ParticipantRecord(*values[_N:])
+    return SessionRecord(*values[:_N]), me
 
 
 async def seat_by_id(db: Reader, session_id: uuid.UUID, participant_id: uuid.UUID) -> Seat | None:
@@ -425,3 +442,148 @@ async def mark_all_left(tx: Transaction, session_id: uuid.UUID) -> None:
         .where(ParticipantRow.status.in_(["joined", "waiting"]))
         .values(status="left", left_at=utcnow())
     )
+    await recount(tx, session_id)
+
+
+# -- the session's seat counters ------------------------------------------------------------
+#
+# live_sessions.seated_count, publisher_count and joined_count say who is joined now. The
+# one-statement first join (``take_first_seat``) checks and bumps them; every other change
+# of a seat (the locked join, leave, kick, a role change, admit, the end) counts them again
+# from the participants with ``recount``, under the session row lock, so they come out
+# exact whatever came before. A first join that finds them full, or the session changed,
+# takes the locked path, which counts the participants themselves: the counters can only
+# ever send a join to the slow path, never admit one too many.
+
+
+def _joined_count(*roles: str) -> Any:
+    query = select(func.count()).where(
+        _P.session_id == SESSIONS.c.id, _P.status == literal(ParticipantStatus.JOINED.value)
+    )
+    if roles:
+        query = query.where(_P.role.in_([literal(role) for role in roles]))
+    return query.scalar_subquery()
+
+
+_RECOUNT = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("sid"))
+    .values(
+        seated_count=_joined_count(*SEATED_ROLES),
+        publisher_count=_joined_count(*PUBLISHING_ROLES),
+        joined_count=_joined_count(),
+        updated_at=SESSIONS.c.updated_at,  # counting is no change of the session
+    )
+)
+_RECOUNT_PG = Native.of(_RECOUNT)
+
+
+async def recount(db: Writer | Transaction, session_id: uuid.UUID) -> None:
+    """Count the session's joined participants into its counters. Run it after the change
+    of a seat, in its transaction, with the session row locked (``lock_session`` or a
+    ``FOR UPDATE`` load): then no first join can take a seat between the count and the
+    commit."""
+    if isinstance(db, Writer) and db.driver is not None:
+        await db.driver.execute(_RECOUNT_PG.sql, *_RECOUNT_PG.args({"sid": session_id}))
+    elif isinstance(db, Writer):
+        await db.core.execute(_RECOUNT, {"sid": session_id})
+    else:
+        await db.execute(_RECOUNT, {"sid": session_id})
+
+
+def _take_first_seat_statement() -> Native:
+    s = SESSIONS.c
+    admitted = (
+        update(SESSIONS)
+        .where(
+            s.id == bindparam("sid"),
+            # the session as the caller's checks saw it (entry, role, waiting room)...
+            s.status == literal("live"),
+            s.waiting_room.is_(False),
+            s.owner_id == bindparam("owner_id"),
+            s.is_public == bindparam("is_public"),
+            s.invite_version == bindparam("invite_version"),
+            s.password_hash.is_not_distinct_from(bindparam("password_hash", type_=String)),
+            s.default_role == bindparam("default_role"),
+            s.provider == bindparam("provider"),
+            # ...and a free seat, checked against the row's newest version: a concurrent
+            # first join holds the row until it commits, then this condition is re-read
+            s.seated_count < s.max_participants,
+            s.publisher_count < bindparam("publisher_cap"),
+        )
+        .values(
+            seated_count=s.seated_count + 1,
+            publisher_count=s.publisher_count + bindparam("publishes"),
+            joined_count=s.joined_count + 1,
+            peak_participants=func.greatest(s.peak_participants, s.joined_count + 1),
+            updated_at=case(
+                (s.joined_count + 1 > s.peak_participants, bindparam("now", type_=UTCDateTime)),
+                else_=s.updated_at,
+            ),
+        )
+        .returning(s.id)
+        .cte("admitted")
+    )
+    seat = insert(PARTICIPANTS).from_select(
+        PARTICIPANT_FIELDS,
+        select(
+            *(
+                bindparam(f"p_{name}", type_=_P[name].type).label(name)
+                for name in PARTICIPANT_FIELDS
+            )
+        ).select_from(admitted),
+    )
+    event = insert(outbox.OUTBOX).from_select(
+        outbox.EVENT_KEYS,
+        select(
+            *(
+                bindparam(f"e_{key}", type_=outbox.OUTBOX.c[key].type).label(key)
+                for key in outbox.EVENT_KEYS
+            )
+        ).select_from(admitted),
+    )
+    query = select(func.count()).select_from(admitted).add_cte(seat.cte("seat"), event.cte("event"))
+    return Native.of(query)
+
+
+_TAKE_FIRST_SEAT = _take_first_seat_statement()
+
+
+async def take_first_seat(
+    db: Reader,
+    session: SessionRecord,
+    me: ParticipantRecord,
+    *,
+    publishes: bool,
+    publisher_cap: int | None,
+    event: dict[str, Any],
+) -> bool:
+    """A newcomer's seat in one autocommitted PostgreSQL statement: the session's counters
+    checked and bumped (its row locked for just that statement), the participant row and
+    the outbox ``event`` inserted. False when the session no longer looks as ``session``
+    (the caller's checks were made on it), is full, or its mesh room has ``publisher_cap``
+    publishers; the caller then takes the locked path. A concurrent first join of the same
+    user fails the participant insert (unique per session and user): False too."""
+    values = {f"p_{name}": getattr(me, name) for name in PARTICIPANT_FIELDS}
+    values.update({f"e_{key}": event[key] for key in outbox.EVENT_KEYS})
+    values.update(
+        sid=session.id,
+        owner_id=session.owner_id,
+        is_public=session.is_public,
+        invite_version=session.invite_version,
+        password_hash=session.password_hash,
+        default_role=session.default_role,
+        provider=session.provider,
+        publisher_cap=_NO_CAP if publisher_cap is None else publisher_cap,
+        publishes=1 if publishes else 0,
+        now=me.created_at,
+    )
+    assert db.driver is not None, "PostgreSQL only (SQLite has no data-modifying CTEs)"
+    try:
+        taken = await db.driver.fetchval(_TAKE_FIRST_SEAT.sql, *_TAKE_FIRST_SEAT.args(values))
+    except asyncpg.UniqueViolationError:
+        return False
+    return bool(taken == 1)
+
+
+_NO_CAP = 2**31 - 1

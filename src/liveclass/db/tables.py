@@ -55,6 +55,11 @@ class LiveSessionRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(32))
     peak_participants: Mapped[int] = mapped_column(Integer, default=0)
+    # Who is joined now, kept with every change of a seat (db.participants.recount): a first
+    # join checks capacity against these in the same statement that takes the seat.
+    seated_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    publisher_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    joined_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -51,6 +51,12 @@ def role_allows(role: Role, action: Action) -> bool:
     return action in _TABLE[role]
 
 
+# Who takes one of a session's max_participants seats (the host always fits), and who
+# counts toward a mesh room's publisher cap.
+SEATED_ROLES = tuple(r.value for r in Role if r is not Role.HOST)
+PUBLISHING_ROLES = tuple(r.value for r in Role if role_allows(r, Action.PUBLISH))
+
+
 @dataclass(frozen=True, slots=True)
 class Permissions:
     """The grant a participant gets with their access token (names follow LiveKit's grants)."""
