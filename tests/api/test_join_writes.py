@@ -12,13 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from liveclass.control.participants import PUBLISHING_ROLES, SEATED_ROLES
 from liveclass.db import outbox
 from liveclass.db import participants as queries
 from liveclass.db.database import Database, Writer
 from liveclass.db.participants import ParticipantRecord
 from liveclass.db.tables import LiveSessionRow, OutboxEventRow, ParticipantRow
 from liveclass.db.types import utcnow
+from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES
 from tests.api.helpers import join, live_session
 from tests.conftest import Platform
 
