@@ -571,12 +571,13 @@ def render(
             "the top 20. JSON goes through orjson (the same output as pydantic for these "
             "values). SQLite keeps the Core path. "
             "What is left is mostly what every request pays: uvicorn, Starlette and FastAPI's "
-            "routing and middleware (the bare endpoint's 175 µs), asyncpg's round trip and "
+            "routing and middleware (the bare endpoint's CPU), asyncpg's round trip and "
             "row decoding (about 100 µs for a page of 20), and building 20 items (about 2 µs "
             "each). The req/s ratio is a little below the CPU ratio because PostgreSQL and "
             "wrk share the two cores with the server: a list or a join costs PostgreSQL CPU "
             "too, a bare request none. Before the list runs, the join classes end (so the "
-            "listed sessions are the same as in earlier rounds) and ANALYZE brings the "
+            "live sessions listed are the ones made for the list, as in earlier rounds) and "
+            "ANALYZE brings the "
             "tables' statistics up to date after the joins' inserts, as autovacuum would.",
             *extra,
             END,
