@@ -255,18 +255,25 @@ def lua_get(path: str, token: str | None) -> str:
     return f'wrk.method = "GET"\nwrk.path = "{path}"\n{auth}{DONE_LUA}'
 
 
-def lua_join(path: str, tokens: list[str]) -> str:
-    """Each wrk thread walks the token list from its own offset, wrapping around."""
-    table = ",\n".join(f'  "{t}"' for t in tokens)
-    return f"""
-local tokens = {{
-{table}
-}}
+# Gives each wrk thread its number (0, 1, ...) as ``offset``.
+THREAD_OFFSET_LUA = """
 local created = 0
 setup = function(thread)
   thread:set("offset", created)
   created = created + 1
 end
+"""
+
+
+def lua_table(name: str, values: list[str]) -> str:
+    rows = ",\n".join(f'  "{v}"' for v in values)
+    return f"local {name} = {{\n{rows}\n}}\n"
+
+
+def lua_join(path: str, tokens: list[str]) -> str:
+    """Each wrk thread walks the token list from its own offset, wrapping around."""
+    return f"""
+{lua_table("tokens", tokens)}{THREAD_OFFSET_LUA}
 init = function(args)
   index = (offset * 7919) % #tokens
 end
@@ -284,20 +291,9 @@ def lua_first_joins(session_ids: list[str], tokens: list[str], threads: int) -> 
     """Every request a (class, student) pair not joined before: thread t takes the t-th
     slice of the students and walks its pairs class by class, so the classes' row locks
     are shared; a thread that used up its pairs would start over (the caller checks)."""
-    paths = ",\n".join(f'  "/api/v1/sessions/{s}/join"' for s in session_ids)
-    table = ",\n".join(f'  "{t}"' for t in tokens)
+    paths = [f"/api/v1/sessions/{s}/join" for s in session_ids]
     return f"""
-local paths = {{
-{paths}
-}}
-local tokens = {{
-{table}
-}}
-local created = 0
-setup = function(thread)
-  thread:set("offset", created)
-  created = created + 1
-end
+{lua_table("paths", paths)}{lua_table("tokens", tokens)}{THREAD_OFFSET_LUA}
 init = function(args)
   local share = math.floor(#tokens / {threads})
   first = offset * share

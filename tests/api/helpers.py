@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from liveclass.db.participants import ParticipantRecord
+from liveclass.db.types import utcnow
 from tests.conftest import Platform
 
 
@@ -50,4 +53,23 @@ async def join(
         f"/api/v1/sessions/{session_id}/join",
         json=body or None,
         headers=platform.auth(user, "student"),
+    )
+
+
+def newcomer(session_id: uuid.UUID, user_id: str, role: str = "viewer") -> ParticipantRecord:
+    """A new joined participant's record, as a first join builds it."""
+    now = utcnow()
+    return ParticipantRecord(
+        uuid.uuid4(),
+        session_id,
+        user_id,
+        user_id.title(),
+        role,
+        "joined",
+        1,
+        now,
+        now,
+        None,
+        None,
+        now,
     )

@@ -19,7 +19,7 @@ from liveclass.db.participants import ParticipantRecord
 from liveclass.db.tables import LiveSessionRow, OutboxEventRow, ParticipantRow
 from liveclass.db.types import utcnow
 from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES
-from tests.api.helpers import join, live_session
+from tests.api.helpers import join, live_session, newcomer
 from tests.conftest import Platform
 
 Row = dict[str, Any]
@@ -80,21 +80,7 @@ async def _first_join(tx: Writer, session_id: uuid.UUID, user_id: str) -> Partic
         tx, session_id, user_id, seated_roles=SEATED_ROLES, publishing_roles=PUBLISHING_ROLES
     )
     assert was is None
-    now = utcnow()
-    me = ParticipantRecord(
-        id=uuid.uuid4(),
-        session_id=session_id,
-        user_id=user_id,
-        name=user_id.title(),
-        role="student",
-        status="joined",
-        token_version=1,
-        first_joined_at=now,
-        last_joined_at=now,
-        left_at=None,
-        kicked_at=None,
-        created_at=now,
-    )
+    me = newcomer(session_id, user_id)
     payload = {"participant_id": str(me.id), "user_id": user_id, "nested": {"n": [1, None]}}
     event = outbox.event_values("participant.joined", session_id=session_id, payload=payload)
     await queries.seat_first_time(tx, me, peak=others.everyone + 1, event=event)
@@ -210,21 +196,7 @@ async def test_the_peak_only_rises(
     async def seat(user_id: str, peak: int | None) -> None:
         async with db.writer() as tx:
             await queries.lock_session(tx, sid)
-            now = utcnow()
-            me = ParticipantRecord(
-                uuid.uuid4(),
-                sid,
-                user_id,
-                user_id,
-                "viewer",
-                "joined",
-                1,
-                now,
-                now,
-                None,
-                None,
-                now,
-            )
+            me = newcomer(sid, user_id)
             event = outbox.event_values("participant.joined", session_id=sid, payload={})
             await queries.seat_first_time(tx, me, peak=peak, event=event)
 

@@ -18,9 +18,8 @@ from liveclass.db.database import Database
 from liveclass.db.participants import ParticipantRecord
 from liveclass.db.sessions import SESSIONS
 from liveclass.db.tables import ParticipantRow
-from liveclass.db.types import utcnow
 from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES
-from tests.api.helpers import join, live_session
+from tests.api.helpers import join, live_session, newcomer
 from tests.conftest import Platform
 
 API = "/api/v1/sessions"
@@ -151,13 +150,6 @@ async def test_concurrent_joins_and_leaves_keep_capacity_and_counters(
         await db.close()
 
 
-def _newcomer(session_id: uuid.UUID, user_id: str) -> ParticipantRecord:
-    now = utcnow()
-    return ParticipantRecord(
-        uuid.uuid4(), session_id, user_id, user_id, "viewer", "joined", 1, now, now, None, None, now
-    )
-
-
 async def test_the_one_statement_first_join(
     client: httpx.AsyncClient, platform: Platform, database_url: str
 ) -> None:
@@ -179,15 +171,15 @@ async def test_the_one_statement_first_join(
             )
 
     try:
-        a = _newcomer(sid, "a")
+        a = newcomer(sid, "a")
         assert await take(a)
-        assert not await take(_newcomer(sid, "a"))  # the same user again: a unique seat
+        assert not await take(newcomer(sid, "a"))  # the same user again: a unique seat
         # the session as the checks saw it no longer holds: the locked path decides
-        assert not await take(_newcomer(sid, "b"), invite_version=99)
-        assert not await take(_newcomer(sid, "b"), default_role="speaker")
-        assert not await take(_newcomer(sid, "b"), password_hash="x")
-        assert await take(_newcomer(sid, "b"))
-        assert not await take(_newcomer(sid, "c"))  # full: two of two
+        assert not await take(newcomer(sid, "b"), invite_version=99)
+        assert not await take(newcomer(sid, "b"), default_role="speaker")
+        assert not await take(newcomer(sid, "b"), password_hash="x")
+        assert await take(newcomer(sid, "b"))
+        assert not await take(newcomer(sid, "c"))  # full: two of two
         assert await _counters(db, sid) == {"seated": 2, "publishing": 0, "joined": 2}
         assert await _counters(db, sid) == await _actual(db, sid)
         async with db.transaction() as tx:
