@@ -452,8 +452,9 @@ async def mark_all_left(tx: Transaction, session_id: uuid.UUID) -> None:
 # of a seat (the locked join, leave, kick, a role change, admit, the end) counts them again
 # from the participants with ``recount``, under the session row lock, so they come out
 # exact whatever came before. A first join that finds them full, or the session changed,
-# takes the locked path, which counts the participants themselves: the counters can only
-# ever send a join to the slow path, never admit one too many.
+# takes the locked path, which counts the participants themselves: counters too high
+# only send joins the slow way. Counters too low would let one too many in, so a new code
+# path that takes or frees a seat must recount like these.
 
 
 def _joined_count(*roles: str) -> Any:
