@@ -70,7 +70,8 @@ async def janus_server_with(
 async def sends_to(page: Page, peer: str, within: float = 20.0) -> None:
     """The page's link to ``peer`` is connected and has sent media on it."""
     probe_js = """async (pid) => {
-      const link = window.liveclass.media.links.get(pid);
+      const media = window.liveclass && window.liveclass.media;
+      const link = media && media.links.get(pid);
       if (!link || link.pc.connectionState !== 'connected') return 0;
       let sent = 0;
       (await link.pc.getStats()).forEach((s) => {
@@ -87,7 +88,8 @@ async def sends_to(page: Page, peer: str, within: float = 20.0) -> None:
 
 async def decodes_from(page: Page, peer: str) -> None:
     probe_js = """async (pid) => {
-      const link = window.liveclass.media.links.get(pid);
+      const media = window.liveclass && window.liveclass.media;
+      const link = media && media.links.get(pid);
       if (!link) return 0;
       let frames = 0;
       (await link.pc.getStats()).forEach((s) => {

@@ -42,7 +42,11 @@ def _s3(endpoint: str, bucket: str) -> S3Storage:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
     client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=bucket)
+    try:
+        client.create_bucket(Bucket=bucket)
+    finally:
+        # an unclosed client's socket warns when collected, in whichever test runs then
+        client.close()
     return S3Storage(
         bucket,
         prefix="rec",
@@ -54,11 +58,14 @@ def _s3(endpoint: str, bucket: str) -> S3Storage:
 
 
 @pytest.fixture(params=["local", "s3"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> RecordingStorage:
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordingStorage]:
     if request.param == "local":
-        return LocalStorage(tmp_path / "store")
+        yield LocalStorage(tmp_path / "store")
+        return
     endpoint: str = request.getfixturevalue("s3_endpoint")
-    return _s3(endpoint, f"b-{request.node.name.split('[')[0].replace('_', '-')[:40]}")
+    store = _s3(endpoint, f"b-{request.node.name.split('[')[0].replace('_', '-')[:40]}")
+    yield store
+    store.close()
 
 
 PAYLOAD = bytes(range(256)) * 2000  # 512000 bytes, more than one chunk
@@ -147,5 +154,8 @@ async def test_missing_bucket_is_a_storage_error(s3_endpoint: str, payload: Path
         access_key="test",
         secret_key="test",
     )
-    with pytest.raises(StorageError, match="no-such-bucket"):
-        await store.put_file("r/a.webm", payload, content_type="video/webm")
+    try:
+        with pytest.raises(StorageError, match="no-such-bucket"):
+            await store.put_file("r/a.webm", payload, content_type="video/webm")
+    finally:
+        store.close()

@@ -212,6 +212,10 @@ class S3Storage:
         except Exception as exc:
             raise StorageError(f"cannot delete {key!r}: {exc}") from exc
 
+    def close(self) -> None:
+        """Close the client's pooled connections (else they close when collected)."""
+        self._client.close()
+
 
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
