@@ -17,6 +17,7 @@ from liveclass.realtime.events import NoRoomEvents, RoomEvents
 
 if TYPE_CHECKING:
     from liveclass.recording.capture import Capture
+    from liveclass.recording.storage import RecordingStorage
 
 
 @dataclass
@@ -29,6 +30,8 @@ class Services:
     room_events: RoomEvents = field(default_factory=NoRoomEvents)
     # Recordings this node is capturing, by recording id (see recording.capture).
     captures: dict[uuid.UUID, Capture] = field(default_factory=dict)
+    # Where recordings are kept, made at first use (recording.service.storage_for).
+    recording_storage: RecordingStorage | None = None
 
     def backend(self, provider: str) -> MediaBackend:
         try:
@@ -43,6 +46,8 @@ class Services:
     async def close(self) -> None:
         for backend in self.backends.values():
             await backend.aclose()
+        if self.recording_storage is not None:
+            self.recording_storage.close()
         await self.db.close()
 
 

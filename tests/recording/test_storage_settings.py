@@ -41,7 +41,8 @@ async def test_s3_settings_store_in_the_bucket_under_the_prefix(
     assert await storage.put_file("r1/class.webm", source, content_type="video/webm") == 4000
     listed = storage._client.list_objects_v2(Bucket="classes")["Contents"]
     assert [o["Key"] for o in listed] == ["school-a/r1/class.webm"]
-    await services.db.close()
+    assert storage_for(services) is storage  # one client per node, not one per download
+    await services.close()  # closes the client's connections too
 
 
 async def test_local_storage_by_default(tmp_path: Path) -> None:

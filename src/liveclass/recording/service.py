@@ -27,7 +27,16 @@ from liveclass.services import Services
 
 
 def storage_for(services: Services) -> RecordingStorage:
-    """The configured storage: ``RECORDINGS_DIR``, or the S3 bucket of ``RECORDING_STORAGE=s3``."""
+    """The configured storage: ``RECORDINGS_DIR``, or the S3 bucket of ``RECORDING_STORAGE=s3``.
+
+    One per node, kept on ``services``: an S3 client costs tens of milliseconds to build
+    and keeps its connections for the next download."""
+    if services.recording_storage is None:
+        services.recording_storage = _configured_storage(services)
+    return services.recording_storage
+
+
+def _configured_storage(services: Services) -> RecordingStorage:
     settings = services.settings
     if settings.recording_storage == "local":
         return LocalStorage(Path(settings.recordings_dir))

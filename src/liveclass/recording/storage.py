@@ -37,6 +37,10 @@ class RecordingStorage(Protocol):
         """Remove the key; deleting an absent key is not an error."""
         ...
 
+    def close(self) -> None:
+        """Release what the storage holds open (at shutdown)."""
+        ...
+
 
 def check_key(key: str) -> str:
     """Reject keys that could escape the storage root or name nothing."""
@@ -114,6 +118,9 @@ class LocalStorage:
         parent = path.parent
         if parent != self.root and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
+
+    def close(self) -> None:
+        """Nothing is held open between operations."""
 
 
 class S3Storage:
