@@ -131,3 +131,30 @@ async def test_openapi_documents_the_bound_request_as_fastapi_would(app: FastAPI
     assert joined["requestBody"]["content"] == expected["requestBody"]["content"]
     assert joined["security"] == [{"HTTPBearer": []}]
     assert "JoinBody" in app.openapi()["components"]["schemas"]
+    refresh = ours[API + "/{session_id}/token"]["post"]
+    assert refresh["parameters"] == expected["parameters"]
+    assert refresh["security"] == [{"HTTPBearer": []}]
+    assert "requestBody" not in refresh
+
+
+async def test_token_refresh_binding(client: httpx.AsyncClient, platform: Platform) -> None:
+    s = await live_session(client, platform)
+    other = await live_session(client, platform)
+    joined = await client.post(
+        f"{API}/{s['id']}/join", headers=platform.auth("student-1", "student")
+    )
+    access = {"Authorization": f"Bearer {joined.json()['access_token']}"}
+    url = f"{API}/{s['id']}/token"
+    fresh = await client.post(url, headers=access)
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["participant_id"] == joined.json()["participant_id"]
+
+    missing = await client.post(url)
+    assert (missing.status_code, missing.json()["code"]) == (401, "TOKEN_MISSING")
+    platform_jwt = await client.post(url, headers=platform.auth("student-1", "student"))
+    assert (platform_jwt.status_code, platform_jwt.json()["code"]) == (401, "TOKEN_INVALID")
+    elsewhere = await client.post(f"{API}/{other['id']}/token", headers=access)
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (401, "TOKEN_INVALID")
+    bad_path = await client.post(f"{API}/nope/token", headers=access)
+    assert bad_path.status_code == 422
+    assert _fields(bad_path) == ["session_id"]

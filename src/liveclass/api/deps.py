@@ -35,11 +35,17 @@ async def get_caller(services: ServicesDep, credentials: bearer) -> Caller:
 
 async def verify_bearer(services: Services, authorization: str | None) -> Caller:
     """The caller named by an ``Authorization: Bearer <platform JWT>`` header value."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(authorization)
+    if token is None:
         raise Unauthorized("A bearer token is required.", code="TOKEN_MISSING")
     return await services.verifier.verify(token)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, as HTTPBearer reads it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
