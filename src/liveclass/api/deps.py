@@ -28,14 +28,12 @@ bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_caller(services: ServicesDep, credentials: bearer) -> Caller:
-    if credentials is None:
-        return await verify_bearer(services, None)
-    return await verify_bearer(services, f"{credentials.scheme} {credentials.credentials}")
+    # HTTPBearer(auto_error=False) gives None unless the scheme is Bearer with a token
+    return await caller_by_token(services, credentials.credentials if credentials else None)
 
 
-async def verify_bearer(services: Services, authorization: str | None) -> Caller:
-    """The caller named by an ``Authorization: Bearer <platform JWT>`` header value."""
-    token = bearer_token(authorization)
+async def caller_by_token(services: Services, token: str | None) -> Caller:
+    """The caller a platform JWT names; no token at all is a 401 ``TOKEN_MISSING``."""
     if token is None:
         raise Unauthorized("A bearer token is required.", code="TOKEN_MISSING")
     return await services.verifier.verify(token)

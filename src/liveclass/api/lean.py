@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from liveclass.api.deps import verify_bearer
+from liveclass.api.deps import bearer_token, caller_by_token
 from liveclass.auth.platform import Caller
 from liveclass.services import Services
 
@@ -42,7 +42,8 @@ def services_of(request: Request) -> Services:
 
 async def caller_of(request: Request) -> Caller:
     """The platform user calling, from their bearer JWT (401 problems as for every route)."""
-    return await verify_bearer(services_of(request), request.headers.get("authorization"))
+    token = bearer_token(request.headers.get("authorization"))
+    return await caller_by_token(services_of(request), token)
 
 
 def query_of(model: type[M], request: Request) -> M:
@@ -112,10 +113,10 @@ def documented(
     query: type[BaseModel] | None = None,
     path_uuids: tuple[str, ...] = (),
     body: type[BaseModel] | None = None,
-    secured: bool = True,
 ) -> dict[str, Any]:
     """``openapi_extra`` for a route that binds its request here: the parameters, the body
-    and the bearer requirement as FastAPI documents a signature with the same types.
+    and the bearer requirement (every such route has one) as FastAPI documents a signature
+    with the same types.
 
     A model named here must also appear in the document's components (``components_of``).
     """
@@ -129,8 +130,7 @@ def documented(
         ref = {"$ref": _REF.format(model=body.__name__)}
         schema = {"anyOf": [ref, {"type": "null"}], "title": "Body"}
         operation["requestBody"] = {"content": {"application/json": {"schema": schema}}}
-    if secured:
-        operation["security"] = [{"HTTPBearer": []}]
+    operation["security"] = [{"HTTPBearer": []}]
     return operation
 
 
