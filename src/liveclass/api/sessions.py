@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -36,6 +37,7 @@ from liveclass.control.actor import Actor
 from liveclass.control.participants import visible_session
 from liveclass.db import idempotency
 from liveclass.db import sessions as queries
+from liveclass.db.tables import LiveSessionRow
 from liveclass.domain.errors import Conflict, Invalid, NotAllowed
 from liveclass.services import Services
 
@@ -203,21 +205,26 @@ def _null_error(name: str) -> Invalid:
 async def delete_session(
     session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
 ) -> SessionOut:
-    return await _cancel(services, caller, session_id)
+    return await _step(services, caller, session_id, control.cancel_session)
 
 
 @router.post("/sessions/{session_id}/cancel", response_model=SessionOut, responses=PROBLEMS)
 async def cancel_session(
     session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
 ) -> SessionOut:
-    return await _cancel(services, caller, session_id)
+    return await _step(services, caller, session_id, control.cancel_session)
 
 
-async def _cancel(services: Services, caller: Caller, session_id: uuid.UUID) -> SessionOut:
+Step = Callable[[Services, Actor, uuid.UUID], Awaitable[LiveSessionRow]]
+
+
+async def _step(
+    services: Services, caller: Caller, session_id: uuid.UUID, step: Step
+) -> SessionOut:
+    """A lifecycle step (cancel, start, end) on a session the caller can see."""
     actor = actor_of(caller)
     await visible_session(services, actor, session_id)
-    row = await control.cancel_session(services, actor, session_id)
-    return session_out(services, actor, row)
+    return session_out(services, actor, await step(services, actor, session_id))
 
 
 @router.post(
@@ -228,20 +235,14 @@ async def _cancel(services: Services, caller: Caller, session_id: uuid.UUID) -> 
 async def start_session(
     session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
 ) -> SessionOut:
-    actor = actor_of(caller)
-    await visible_session(services, actor, session_id)
-    row = await control.start_session(services, actor, session_id)
-    return session_out(services, actor, row)
+    return await _step(services, caller, session_id, control.start_session)
 
 
 @router.post("/sessions/{session_id}/end", response_model=SessionOut, responses=PROBLEMS)
 async def end_session(
     session_id: uuid.UUID, caller: CallerDep, services: ServicesDep
 ) -> SessionOut:
-    actor = actor_of(caller)
-    await visible_session(services, actor, session_id)
-    row = await control.end_session(services, actor, session_id)
-    return session_out(services, actor, row)
+    return await _step(services, caller, session_id, control.end_session)
 
 
 @router.post(
@@ -257,7 +258,7 @@ async def rotate_invite(
     await visible_session(services, actor, session_id)
     row = await control.rotate_invite(services, actor, session_id)
     token = services.issuer.invite_token(session_id=row.id, version=row.invite_version)
-    return InviteOut(invite_token=token, invite_url=invite_url(services, row, token))
+    return InviteOut(invite_token=token, invite_url=invite_url(services, row.id, token))
 
 
 @router.get("/sessions/{session_id}/stats", response_model=StatsOut, responses=PROBLEMS)

@@ -42,8 +42,8 @@ def classroom_url(services: Services, session_id: object) -> str:
     return f"{services.settings.base_url}/classroom/{session_id}"
 
 
-def invite_url(services: Services, row: AnySession, token: str) -> str:
-    return f"{classroom_url(services, row.id)}?invite={token}"
+def invite_url(services: Services, session_id: object, token: str) -> str:
+    return f"{classroom_url(services, session_id)}?invite={token}"
 
 
 def session_out(services: Services, actor: Actor, row: AnySession) -> SessionOut:
@@ -80,11 +80,10 @@ def session_fields(services: Services, actor: Actor, shown: Sequence[Any]) -> di
         invite_version,
     ) = shown[:_SHOWN]
     sid = str(session_id)
-    meeting_url = classroom_url(services, sid)
     token = link = None
     if may_host(actor, owner_id):
         token = services.issuer.invite_token(session_id=sid, version=invite_version)
-        link = f"{meeting_url}?invite={token}"
+        link = invite_url(services, sid, token)
     return {
         "id": sid,
         "title": title,
@@ -104,7 +103,7 @@ def session_fields(services: Services, actor: Actor, shown: Sequence[Any]) -> di
         "default_role": default_role,
         "owner_id": owner_id,
         "owner_name": owner_name,
-        "meeting_url": meeting_url,
+        "meeting_url": classroom_url(services, sid),
         "invite_token": token,
         "invite_url": link,
         "started_at": started_at,
