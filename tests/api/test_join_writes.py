@@ -18,7 +18,6 @@ from liveclass.db.database import Database, Writer
 from liveclass.db.participants import ParticipantRecord
 from liveclass.db.tables import LiveSessionRow, OutboxEventRow, ParticipantRow
 from liveclass.db.types import utcnow
-from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES
 from tests.api.helpers import join, live_session, newcomer
 from tests.conftest import Platform
 
@@ -76,9 +75,7 @@ async def _first_join(tx: Writer, session_id: uuid.UUID, user_id: str) -> Partic
     PostgreSQL's asyncpg path the three writes are one statement)."""
     session = await queries.lock_session(tx, session_id)
     assert session is not None
-    was, others = await queries.me_and_others(
-        tx, session_id, user_id, seated_roles=SEATED_ROLES, publishing_roles=PUBLISHING_ROLES
-    )
+    was, others = await queries.me_and_others(tx, session_id, user_id)
     assert was is None
     me = newcomer(session_id, user_id)
     payload = {"participant_id": str(me.id), "user_id": user_id, "nested": {"n": [1, None]}}

@@ -65,13 +65,12 @@ async def join(
 ) -> Admission:
     async with services.db.reader() as conn:
         found = await queries.seat_of_user(conn, session_id, actor.user_id)
-        one_statement = conn.driver is not None  # PostgreSQL
     if found is not None:
         session, me = found
         admission = None
         if me is not None and me.status == ParticipantStatus.JOINED:
-            admission = await _rejoin(services, actor, queries.Seat(session, me))
-        elif me is None and one_statement:
+            admission = await _rejoin(services, actor, session, me)
+        elif me is None and not services.db.is_sqlite:  # one statement needs PostgreSQL
             admission = await _first_seat(services, actor, session, request)
         if admission is not None:
             return admission
@@ -82,15 +81,17 @@ async def join(
     raise Conflict("Your seat changed while joining; try again.", code="JOIN_CONFLICT")
 
 
-async def _rejoin(services: Services, actor: Actor, seat: queries.Seat) -> Admission | None:
+async def _rejoin(
+    services: Services, actor: Actor, session: SessionRecord, me: ParticipantRecord
+) -> Admission | None:
     """Someone already seated joins again (a reload, a second tab): the same seat, a new ticket.
 
-    The seat count and the peak cannot change, so this takes no lock, and when the role
-    and name stay the same it writes nothing: a kick committed after this read bumped the
-    token version, so the ticket issued here is refused like every older one. None when the
-    seat changed meanwhile (the locked path then decides).
+    The seat counts and the peak cannot change, so this takes no lock, and when the name
+    stays the same it writes nothing: a kick committed after this read bumped the token
+    version, so the ticket issued here is refused like every older one. None when the seat
+    changed meanwhile, or when the role would (an owner who sat as a viewer): the locked
+    path then decides, and counts the seats again.
     """
-    session, me = seat.session, seat.participant
     _check_joinable(session, me)
     role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
     if role.value != me.role:
@@ -113,13 +114,7 @@ async def _join_locked(
         session = await queries.lock_session(conn, session_id)
         if session is None:
             raise NotFound("No such session.", code="SESSION_NOT_FOUND")
-        was, others = await queries.me_and_others(
-            conn,
-            session_id,
-            actor.user_id,
-            seated_roles=SEATED_ROLES,
-            publishing_roles=PUBLISHING_ROLES,
-        )
+        was, others = await queries.me_and_others(conn, session_id, actor.user_id)
         _check_joinable(session, was)
         privileged = is_owner_or_admin(actor, session)
         if not privileged and not _previously_admitted(was):

@@ -159,61 +159,51 @@ class RoomCount:
     everyone: int  # in any role (the peak counts these)
 
 
-# me_and_others by its role lists (module constants of the caller), built once.
-_ME_AND_OTHERS: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Select[Any], Native]] = {}
+def _me_and_others_query() -> Select[Any]:
+    sid: BindParameter[Any] = bindparam("sid")
+    uid: BindParameter[Any] = bindparam("uid")
+    # literal(): each role is a parameter of its own that the statement carries, where in_()
+    # of a list would be expanded per execution
+    seated = _P.role.in_([literal(role) for role in SEATED_ROLES])
+    publishing = _P.role.in_([literal(role) for role in PUBLISHING_ROLES])
+    others = (
+        select(
+            func.count().filter(seated).label("seated"),
+            func.count().filter(publishing).label("publishing"),
+            func.count().label("everyone"),
+        )
+        .where(
+            _P.session_id == sid,
+            _P.status == literal(ParticipantStatus.JOINED.value),
+            _P.user_id != uid,
+        )
+        .subquery()
+    )
+    return select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
+        others, PARTICIPANTS, (_P.session_id == sid) & (_P.user_id == uid)
+    )
 
 
-def _me_and_others_query(
-    seated_roles: tuple[str, ...], publishing_roles: tuple[str, ...]
-) -> tuple[Select[Any], Native]:
-    found = _ME_AND_OTHERS.get((seated_roles, publishing_roles))
-    if found is None:
-        sid: BindParameter[Any] = bindparam("sid")
-        uid: BindParameter[Any] = bindparam("uid")
-        # literal(): each role is a parameter of its own that the statement carries, where
-        # in_() of a list would be expanded per execution
-        seated = _P.role.in_([literal(role) for role in seated_roles])
-        publishing = _P.role.in_([literal(role) for role in publishing_roles])
-        others = (
-            select(
-                func.count().filter(seated).label("seated"),
-                func.count().filter(publishing).label("publishing"),
-                func.count().label("everyone"),
-            )
-            .where(
-                _P.session_id == sid,
-                _P.status == literal(ParticipantStatus.JOINED.value),
-                _P.user_id != uid,
-            )
-            .subquery()
-        )
-        query = select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
-            others, PARTICIPANTS, (_P.session_id == sid) & (_P.user_id == uid)
-        )
-        found = _ME_AND_OTHERS[(seated_roles, publishing_roles)] = (query, Native.of(query))
-    return found
+# Built once: a prepared statement's cache key is computed once, not per request.
+_ME_AND_OTHERS = _me_and_others_query()
+_ME_AND_OTHERS_PG = Native.of(_ME_AND_OTHERS)
 
 
 async def me_and_others(
-    db: Writer,
-    session_id: uuid.UUID,
-    user_id: str,
-    *,
-    seated_roles: tuple[str, ...],
-    publishing_roles: tuple[str, ...],
+    db: Writer, session_id: uuid.UUID, user_id: str
 ) -> tuple[ParticipantRecord | None, RoomCount]:
-    """The caller's participant row and the counts of everyone else joined, in one statement.
+    """The caller's participant row and the counts of everyone else joined (seated and
+    publishing by ``domain.roles``), in one statement.
 
     Run it after ``lock_session``: on PostgreSQL a statement's snapshot starts with the
     statement, so these counts see every join committed before the lock was granted.
     """
-    query, native = _me_and_others_query(seated_roles, publishing_roles)
     values = {"sid": session_id, "uid": user_id}
     driver = db.driver
     if driver is not None:
-        row = await driver.fetchrow(native.sql, *native.args(values))
+        row = await driver.fetchrow(_ME_AND_OTHERS_PG.sql, *_ME_AND_OTHERS_PG.args(values))
     else:
-        row = (await db.core.execute(query, values)).one()
+        row = (await db.core.execute(_ME_AND_OTHERS, values)).one()
     count = RoomCount(seated=int(row[0]), publishing=int(row[1]), everyone=int(row[2]))
     me = None if row[3] is None else ParticipantRecord(*tuple(row)[3:])
     return me, count
