@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from liveclass.auth.platform import Caller
+from liveclass.control.actor import Actor
 from liveclass.domain.errors import Unauthorized
 from liveclass.services import Services
 
@@ -47,3 +48,8 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def actor_of(caller: Caller) -> Actor:
+    """The platform caller as the control layer's actor."""
+    return Actor(user_id=caller.user_id, name=caller.name, is_admin=caller.is_admin)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from liveclass.api.deps import CallerDep, ServicesDep, bearer_token
+from liveclass.api.deps import CallerDep, ServicesDep, actor_of, bearer_token
 from liveclass.api.lean import body_of, caller_of, documented, path_uuid, services_of
 from liveclass.api.schemas import AdmitBody, JoinBody, JoinOut, Page, ParticipantOut, RoleChange
-from liveclass.api.sessions import PROBLEMS, actor_of
+from liveclass.api.sessions import PROBLEMS
 from liveclass.api.views import join_fields, json_response, total_pages
 from liveclass.control import participants as control
 from liveclass.db import attendance

@@ -12,9 +12,8 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from liveclass.api.deps import CallerDep, ServicesDep
+from liveclass.api.deps import CallerDep, ServicesDep, actor_of
 from liveclass.auth.platform import Caller
-from liveclass.control.actor import Actor
 from liveclass.control.participants import visible_session
 from liveclass.db import recordings as queries
 from liveclass.db.tables import RecordingRow
@@ -57,10 +56,6 @@ class RecordingList(BaseModel):
     total_pages: int
 
 
-def _actor(caller: Caller) -> Actor:
-    return Actor(user_id=caller.user_id, name=caller.name, is_admin=caller.is_admin)
-
-
 def _out(row: RecordingRow) -> RecordingOut:
     ready = row.state == RecordingState.READY
     return RecordingOut(
@@ -88,7 +83,7 @@ def _out(row: RecordingRow) -> RecordingOut:
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: the session is not live"}},
 )
 async def start(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> RecordingOut:
-    return _out(await capture.start(services, _actor(caller), session_id))
+    return _out(await capture.start(services, actor_of(caller), session_id))
 
 
 @router.post(
@@ -98,7 +93,7 @@ async def start(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep)
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: not live or not recording"}},
 )
 async def stop(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> RecordingOut:
-    return _out(await capture.stop(services, _actor(caller), session_id))
+    return _out(await capture.stop(services, actor_of(caller), session_id))
 
 
 @router.get(
@@ -137,7 +132,7 @@ async def _visible_recording(
     if row is None or row.state == RecordingState.DELETED:
         raise NotFound("No such recording.", code="RECORDING_NOT_FOUND")
     try:
-        await visible_session(services, _actor(caller), row.session_id)
+        await visible_session(services, actor_of(caller), row.session_id)
     except NotFound as exc:
         raise NotFound("No such recording.", code="RECORDING_NOT_FOUND") from exc
     return row
@@ -228,5 +223,5 @@ def _stream(
 )
 async def delete(recording_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> Response:
     await _visible_recording(services, caller, recording_id)
-    await service.delete_recording(services, _actor(caller), recording_id)
+    await service.delete_recording(services, actor_of(caller), recording_id)
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 
-from liveclass.api.deps import CallerDep, ServicesDep
+from liveclass.api.deps import CallerDep, ServicesDep, actor_of
 from liveclass.api.lean import caller_of, documented, query_of, services_of
 from liveclass.api.schemas import (
     NULLABLE_ON_UPDATE,
@@ -50,10 +50,6 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     409: {"description": "The session's state does not allow this"},
     422: {"description": "Invalid input"},
 }
-
-
-def actor_of(caller: Caller) -> Actor:
-    return Actor(user_id=caller.user_id, name=caller.name, is_admin=caller.is_admin)
 
 
 @router.post(
