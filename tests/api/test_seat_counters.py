@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from liveclass.control.participants import _joined
+from liveclass.db import outbox
 from liveclass.db import participants as queries
 from liveclass.db.database import Database
 from liveclass.db.participants import ParticipantRecord
@@ -167,7 +167,12 @@ async def test_the_one_statement_first_join(
             for name, value in changes.items():
                 setattr(session, name, value)
             return await queries.take_first_seat(
-                conn, session, me, publishes=False, publisher_cap=None, event=_joined(me)
+                conn,
+                session,
+                me,
+                publishes=False,
+                publisher_cap=None,
+                event=outbox.event_values("participant.joined", session_id=sid, payload={}),
             )
 
     try:
