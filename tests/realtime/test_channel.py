@@ -76,6 +76,10 @@ async def test_roster_on_connect_and_presence_after(classroom: Classroom) -> Non
     assert [p["participant_id"] for p in welcome["peers"]] == [host.pid]
     joined = await host.wait_type("peer_joined")
     assert joined["peer"]["name"] == 'Sam "peers":[] <img src=x>'
+    # presence names the socket, so a client can tell a repeat from a reconnect
+    socket_of = {p.pid: p.of_type("welcome")[0]["connection_id"] for p in (host, student)}
+    assert welcome["peers"][0]["connection_id"] == socket_of[host.pid]
+    assert joined["peer"]["connection_id"] == socket_of[student.pid]
 
     await student.send({"type": "media_state", "audio": True, "video": False, "screen": False})
     await host.wait_type("media_state", participant_id=student.pid, audio=True)
@@ -88,6 +92,7 @@ async def test_roster_on_connect_and_presence_after(classroom: Classroom) -> Non
     assert roster[student.pid]["hand"] is True and roster[student.pid]["audio"] is True
     assert roster[student.pid]["name"] == 'Sam "peers":[] <img src=x>'
     assert set(roster) == {host.pid, student.pid}
+    assert {pid: p["connection_id"] for pid, p in roster.items()} == socket_of
 
     await student.close()
     await host.wait_type("peer_left", participant_id=student.pid)
@@ -139,3 +144,19 @@ async def test_a_second_socket_replaces_the_first_without_a_departure(classroom:
     await second.send({"type": "ping", "nonce": "still-here"})
     await second.wait_type("pong")
     assert not second.of_type("peer_left")
+
+
+async def test_a_reconnect_is_announced_with_its_new_socket(classroom: Classroom) -> None:
+    await classroom.create()
+    host = await classroom.enter()
+    await classroom.start()
+    joined = await classroom.join("student-1", "Sam")
+    first = await classroom.open(joined)
+    await host.wait_type("peer_joined")
+    second = await classroom.open(joined)
+    await first.wait_closed()
+
+    await host.wait_for(lambda m: len(host.of_type("peer_joined")) == 2)
+    announced = [m["peer"]["connection_id"] for m in host.of_type("peer_joined")]
+    sockets = [p.of_type("welcome")[0]["connection_id"] for p in (first, second)]
+    assert announced == sockets and sockets[0] != sockets[1]

@@ -51,6 +51,9 @@ async def test_a_room_spans_two_nodes(rooms: tuple[Classroom, Classroom]) -> Non
 
     # presence and the roster cross nodes
     assert [p["participant_id"] for p in student.of_type("welcome")[0]["peers"]] == [host.pid]
+    # node b learnt of the host from attendance, socket included
+    host_socket = host.of_type("welcome")[0]["connection_id"]
+    assert student.of_type("welcome")[0]["peers"][0]["connection_id"] == host_socket
     await host.wait_type("peer_joined")
     # chat and addressed signaling cross nodes
     await student.send({"type": "chat", "text": "from node b"})

@@ -101,6 +101,19 @@ async def connected_participants(tx: Transaction, *, session_id: uuid.UUID) -> s
     return set(rows)
 
 
+async def open_connections(
+    tx: Transaction, *, session_id: uuid.UUID
+) -> dict[uuid.UUID, str]:
+    """Participant -> the socket they are connected with now (the newest, if several)."""
+    rows = await tx.execute(
+        select(AttendanceIntervalRow.participant_id, AttendanceIntervalRow.connection_id)
+        .where(AttendanceIntervalRow.session_id == session_id)
+        .where(AttendanceIntervalRow.ended_at.is_(None))
+        .order_by(AttendanceIntervalRow.started_at, AttendanceIntervalRow.id)
+    )
+    return {participant: connection for participant, connection in rows}
+
+
 def _union_seconds(spans: list[tuple[datetime, datetime]]) -> float:
     total = 0.0
     current_start: datetime | None = None

@@ -215,6 +215,7 @@ class Hub:
             name=conn.name,
             role=conn.role.value,
             instance=conn.instance,
+            connection_id=conn.id,
         )
         room.peers[peer.participant_id] = peer
         welcome = self._welcome(conn, session, room)
@@ -304,12 +305,14 @@ class Hub:
     async def _load_presence(self, room: Room) -> None:
         # Other nodes may already hold sockets of this room: attendance says who is connected.
         async with self.services.db.transaction() as tx:
-            pids = await attendance.connected_participants(tx, session_id=room.session_id)
-            rows = [await get_participant(tx, room.session_id, pid) for pid in pids]
+            sockets = await attendance.open_connections(tx, session_id=room.session_id)
+            rows = [await get_participant(tx, room.session_id, pid) for pid in sockets]
             room.recording = await active_recording(tx, room.session_id) is not None
         for row in rows:
             if row is not None and str(row.id) not in room.peers:
-                room.peers[str(row.id)] = Peer(str(row.id), row.name, row.role)
+                room.peers[str(row.id)] = Peer(
+                    str(row.id), row.name, row.role, connection_id=sockets[row.id]
+                )
 
     # -- publishing ----------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ class Peer:
     name: str
     role: str
     instance: str = ""
+    # The socket this presence belongs to. A client that already saw it in a welcome knows
+    # a later ``peer_joined`` of the same socket is a repeat, not a reconnect.
+    connection_id: str = ""
     hand: bool = False
     audio: bool = False
     video: bool = False
@@ -44,6 +47,7 @@ class Peer:
             self.name,
             self.role,
             self.instance,
+            self.connection_id,
             self.hand,
             self.audio,
             self.video,

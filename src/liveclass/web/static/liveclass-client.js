@@ -13,6 +13,7 @@
  * @property {string} name
  * @property {string} role
  * @property {string} instance
+ * @property {string} [connection_id]  the socket this presence belongs to
  * @property {boolean} hand
  * @property {boolean} audio
  * @property {boolean} video
@@ -46,7 +47,7 @@
  * over our signaling; an SFU transport may ignore `signal` and talk to its server instead.
  * @typedef {Object} MediaTransport
  * @property {(welcome: Welcome) => void} start  (re)build media for the roster of a welcome
- * @property {(peer: PeerInfo) => void} peerJoined
+ * @property {(peer: PeerInfo) => void} peerJoined  a new socket of this peer (first or again)
  * @property {(participantId: string) => void} peerLeft
  * @property {(participantId: string, role: string, permissions: Permissions) => void} roleChanged
  * @property {(message: any) => void} signal  an `offer`, `answer` or `candidate` for us
@@ -93,6 +94,10 @@ export class LiveClassClient {
     this.ws = null;
     /** @type {Welcome | null} */
     this.welcome = null;
+    /** @type {Map<string, string | undefined>} participant id -> the socket we know them by */
+    this.sockets = new Map();
+    /** @type {Set<string>} hidden recorders our media transport sends to */
+    this.recorders = new Set();
     /** @type {'idle'|'connecting'|'connected'|'reconnecting'|'closed'} */
     this.status = 'idle';
     this.attempts = 0;
@@ -254,8 +259,10 @@ export class LiveClassClient {
       case 'welcome':
         this.attempts = 0;
         this.welcome = m;
+        this.sockets = new Map(m.peers.map((/** @type {PeerInfo} */ p) => [p.participant_id, p.connection_id]));
         this.setStatus('connected');
         this.onWelcome(m);
+        this.recorders.clear();
         if (m.you.status === 'joined') {
           this.media?.start(m);
           for (const pid of m.recorders || []) this.recorderJoined(pid);
@@ -263,10 +270,17 @@ export class LiveClassClient {
         this.onRecordingState(Boolean(m.recording), m.recording ? 'recording' : 'off');
         break;
       case 'recorder_joined': this.recorderJoined(m.participant_id); break;
-      case 'recorder_left': this.media?.peerLeft(m.participant_id); break;
+      case 'recorder_left':
+        this.recorders.delete(m.participant_id);
+        this.media?.peerLeft(m.participant_id);
+        break;
       case 'recording_state': this.onRecordingState(m.recording, m.state); break;
-      case 'peer_joined': this.media?.peerJoined(m.peer); this.onPeerJoined(m.peer); break;
-      case 'peer_left': this.media?.peerLeft(m.participant_id); this.onPeerLeft(m.participant_id); break;
+      case 'peer_joined': this.peerJoined(m.peer); break;
+      case 'peer_left':
+        this.sockets.delete(m.participant_id);
+        this.media?.peerLeft(m.participant_id);
+        this.onPeerLeft(m.participant_id);
+        break;
       case 'offer': case 'answer': case 'candidate': this.media?.signal(m); break;
       case 'chat': this.onChat(m); break;
       case 'hand': this.onHand(m.participant_id, m.raised); break;
@@ -281,6 +295,18 @@ export class LiveClassClient {
       case 'error': this.onError(m.code, m.detail); break;
       default: break; // newer servers may add types; ignoring them keeps old clients working
     }
+  }
+
+  /** @param {PeerInfo} peer */
+  peerJoined(peer) {
+    // A peer who connected while we did can be both in our welcome and in a `peer_joined`
+    // queued behind it. Rebuilding the media link then would leave both ends waiting for
+    // the other's first offer; the same socket means nothing changed.
+    const known = this.sockets.get(peer.participant_id);
+    const repeat = Boolean(peer.connection_id) && known === peer.connection_id;
+    this.sockets.set(peer.participant_id, peer.connection_id);
+    if (!repeat) this.media?.peerJoined(peer);
+    this.onPeerJoined(peer);
   }
 
   /** @param {any} m */
@@ -303,7 +329,10 @@ export class LiveClassClient {
    * @param {string} participantId
    */
   recorderJoined(participantId) {
-    if (this.me?.status !== 'joined') return;
+    // Like a peer's, a recorder's arrival can repeat what the welcome said (see peerJoined);
+    // a recorder that only reconnected its socket keeps its media connections, so ours stay.
+    if (this.me?.status !== 'joined' || this.recorders.has(participantId)) return;
+    this.recorders.add(participantId);
     this.media?.peerJoined({
       participant_id: participantId, name: 'Recorder', role: 'recorder', instance: '',
       hand: false, audio: false, video: false, screen: false,
