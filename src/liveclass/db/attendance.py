@@ -101,9 +101,7 @@ async def connected_participants(tx: Transaction, *, session_id: uuid.UUID) -> s
     return set(rows)
 
 
-async def open_connections(
-    tx: Transaction, *, session_id: uuid.UUID
-) -> dict[uuid.UUID, str]:
+async def open_connections(tx: Transaction, *, session_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Participant -> the socket they are connected with now (the newest, if several)."""
     rows = await tx.execute(
         select(AttendanceIntervalRow.participant_id, AttendanceIntervalRow.connection_id)
