@@ -123,7 +123,6 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
     for the serialiser)."""
     me = admission.participant
     role = Role(me.role)
-    perms = Permissions.for_role(role)
     ws_base = services.settings.base_url.replace("http", "ws", 1)
     return dict(
         session_id=str(admission.session.id),
@@ -132,14 +131,7 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
         name=me.name,
         role=role.value,
         status=me.status,
-        permissions=dict(
-            can_publish=perms.can_publish,
-            can_subscribe=perms.can_subscribe,
-            can_publish_data=perms.can_publish_data,
-            can_share_screen=perms.can_share_screen,
-            room_admin=perms.room_admin,
-            can_record=perms.can_record,
-        ),
+        permissions=Permissions.for_role(role).as_dict(),
         access_token=admission.access_token,
         expires_at=datetime.fromtimestamp(admission.expires_at, UTC),
         ws_url=f"{ws_base}/api/v1/sessions/{admission.session.id}/ws",

@@ -79,6 +79,18 @@ class Permissions:
             can_record=role_allows(role, Action.RECORD),
         )
 
+    def as_dict(self) -> dict[str, bool]:
+        """The grant as sent in join responses and on the socket (spelt out: the join is a
+        hot path, and ``dataclasses.asdict`` deep-copies)."""
+        return {
+            "can_publish": self.can_publish,
+            "can_subscribe": self.can_subscribe,
+            "can_publish_data": self.can_publish_data,
+            "can_share_screen": self.can_share_screen,
+            "room_admin": self.room_admin,
+            "can_record": self.can_record,
+        }
+
 
 def is_creator(platform_roles: frozenset[str]) -> bool:
     return any(r in CREATOR_ROLES for r in platform_roles)

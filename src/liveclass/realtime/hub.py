@@ -23,13 +23,13 @@ from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.domain.errors import DomainError, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
-from liveclass.domain.roles import Action, Role, role_allows
+from liveclass.domain.roles import Action, Permissions, Role, role_allows
 from liveclass.realtime.bus import Bus, BusMessage
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.errors import CloseError
 from liveclass.realtime.protocol import CloseCode, encode
 from liveclass.realtime.ratelimit import TokenBucket
-from liveclass.realtime.room import Peer, Room, permissions_of
+from liveclass.realtime.room import Peer, Room
 
 if TYPE_CHECKING:
     from liveclass.services import Services
@@ -251,7 +251,7 @@ class Hub:
                 "name": conn.name,
                 "role": conn.role.value,
                 "status": conn.state.value,
-                "permissions": permissions_of(conn.role),
+                "permissions": Permissions.for_role(conn.role).as_dict(),
             },
             "peers": [],
             "waiting": waiting,
@@ -403,7 +403,7 @@ class Hub:
             "type": "role_changed",
             "participant_id": pid,
             "role": role.value,
-            "permissions": permissions_of(role),
+            "permissions": Permissions.for_role(role).as_dict(),
         }
         room.mirror(payload)
         others = encode(payload)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from liveclass.domain.roles import Action, Permissions, Role, role_allows
+from liveclass.domain.roles import Action, Role, role_allows
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.protocol import encode
 
@@ -116,7 +116,3 @@ class Room:
             peer.role = str(payload["role"])
             if not role_allows(Role(peer.role), Action.PUBLISH):
                 peer.audio = peer.video = peer.screen = False
-
-
-def permissions_of(role: Role) -> dict[str, bool]:
-    return asdict(Permissions.for_role(role))
