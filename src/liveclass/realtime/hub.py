@@ -153,9 +153,7 @@ class Hub:
             raise CloseError(CloseCode.NOT_FOUND, "SESSION_NOT_FOUND", "No such session.")
         if session.status != SessionStatus.LIVE:
             raise CloseError(CloseCode.ENDED, "SESSION_NOT_LIVE", "Only a live class records.")
-        settings = self.services.settings
-        conn = Connection(
-            id=self.node_prefix + uuid.uuid4().hex,
+        conn = self._connection(
             session_id=claims.session_id,
             participant_id=claims.participant_id,
             user_id=claims.user_id,
@@ -164,11 +162,6 @@ class Hub:
             instance=instance,
             state=ConnectionState.JOINED,
             hidden=True,
-            chat_bucket=TokenBucket(rate=settings.ws_messages_per_second, burst=settings.ws_burst),
-            signal_bucket=TokenBucket(
-                rate=settings.ws_messages_per_second * SIGNALING_HEADROOM,
-                burst=settings.ws_burst * SIGNALING_HEADROOM,
-            ),
         )
         room = await self._room(claims.session_id)
         room.connections[conn.id] = conn
@@ -180,11 +173,8 @@ class Hub:
         return conn
 
     def _new_connection(self, row: ParticipantRow, instance: str) -> Connection:
-        settings = self.services.settings
-        rate, burst = settings.ws_messages_per_second, settings.ws_burst
         waiting = row.status == ParticipantStatus.WAITING
-        return Connection(
-            id=self.node_prefix + uuid.uuid4().hex,
+        return self._connection(
             session_id=row.session_id,
             participant_id=row.id,
             user_id=row.user_id,
@@ -192,6 +182,33 @@ class Hub:
             role=Role(row.role),
             instance=instance,
             state=ConnectionState.WAITING if waiting else ConnectionState.JOINED,
+        )
+
+    def _connection(
+        self,
+        *,
+        session_id: uuid.UUID,
+        participant_id: uuid.UUID,
+        user_id: str,
+        name: str,
+        role: Role,
+        instance: str,
+        state: ConnectionState,
+        hidden: bool = False,
+    ) -> Connection:
+        """A socket of this node, with its id and its rate limits from the settings."""
+        settings = self.services.settings
+        rate, burst = settings.ws_messages_per_second, settings.ws_burst
+        return Connection(
+            id=self.node_prefix + uuid.uuid4().hex,
+            session_id=session_id,
+            participant_id=participant_id,
+            user_id=user_id,
+            name=name,
+            role=role,
+            instance=instance,
+            state=state,
+            hidden=hidden,
             chat_bucket=TokenBucket(rate=rate, burst=burst),
             signal_bucket=TokenBucket(
                 rate=rate * SIGNALING_HEADROOM, burst=burst * SIGNALING_HEADROOM
