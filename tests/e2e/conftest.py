@@ -12,7 +12,6 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.api.helpers import future, session_body
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
 from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.servers import free_port, liveclass_server_command
@@ -124,15 +124,16 @@ class Session:
         return self.platform.token(self.teacher, "teacher", name="Ada Teacher")
 
     def create(self, **overrides: Any) -> Session:
-        body = {
-            "title": "Physics <script>alert(1)</script>",
-            "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-            "duration": 60,
-            "max_participants": 10,
-            "is_public": True,
-            "default_role": "speaker",
-            **overrides,
-        }
+        body = (
+            session_body(
+                title="Physics <script>alert(1)</script>",
+                scheduled_at=future(minutes=1),
+                max_participants=10,
+                is_public=True,
+                default_role="speaker",
+            )
+            | overrides
+        )
         r = self._call("POST", "/api/v1/sessions", self.teacher_token(), body)
         assert r.status_code == 201, r.text
         self.id = r.json()["id"]

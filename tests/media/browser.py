@@ -10,13 +10,13 @@ import asyncio
 import os
 import shutil
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import Browser, Page
 
+from tests.api.helpers import future, session_body
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
 from tests.media.janus_server import JanusServer
 from tests.support.servers import free_port, liveclass_server_command
@@ -161,15 +161,16 @@ class JanusClass:
         return self.platform.auth(sub, *roles, name=sub.title())
 
     async def create_and_start(self, **overrides: Any) -> None:
-        body = {
-            "title": "Janus class",
-            "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-            "duration": 60,
-            "max_participants": 30,
-            "is_public": True,
-            "default_role": "viewer",
-            **overrides,
-        }
+        body = (
+            session_body(
+                title="Janus class",
+                scheduled_at=future(minutes=1),
+                max_participants=30,
+                is_public=True,
+                default_role="viewer",
+            )
+            | overrides
+        )
         r = await self.http.post("/api/v1/sessions", json=body, headers=self.auth(self.teacher))
         assert r.status_code == 201, r.text
         self.id = r.json()["id"]

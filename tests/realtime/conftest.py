@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from liveclass.config import Settings
+from tests.api.helpers import future, session_body
 from tests.conftest import Platform, make_settings
 from tests.realtime.server import serve
 from tests.support.servers import free_port
@@ -124,15 +124,16 @@ class Classroom:
 
     async def create(self, **overrides: Any) -> dict[str, Any]:
         self.host_token = self.platform.token("teacher-1", "teacher", name="Teacher One")
-        body = {
-            "title": "Algebra <b>II</b>",
-            "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-            "duration": 60,
-            "max_participants": 50,
-            "is_public": True,
-            "default_role": "speaker",
-            **overrides,
-        }
+        body = (
+            session_body(
+                title="Algebra <b>II</b>",
+                scheduled_at=future(minutes=1),
+                max_participants=50,
+                is_public=True,
+                default_role="speaker",
+            )
+            | overrides
+        )
         response = await self.api.post("/api/v1/sessions", json=body, headers=self._auth())
         assert response.status_code == 201, response.text
         session: dict[str, Any] = response.json()

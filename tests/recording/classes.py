@@ -12,6 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Page
 
+from tests.api.helpers import future, session_body
 from tests.conftest import Platform
 from tests.e2e.conftest import in_private_network_namespace
 
@@ -48,17 +49,16 @@ class RecordedClass:
         return self.platform.auth(sub, *roles, name=sub.title())
 
     async def create_and_start(self, **overrides: Any) -> None:
-        from datetime import UTC, datetime, timedelta
-
-        body = {
-            "title": "Recorded class",
-            "scheduled_at": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-            "duration": 60,
-            "max_participants": 10,
-            "is_public": True,
-            "default_role": "speaker",
-            **overrides,
-        }
+        body = (
+            session_body(
+                title="Recorded class",
+                scheduled_at=future(minutes=1),
+                max_participants=10,
+                is_public=True,
+                default_role="speaker",
+            )
+            | overrides
+        )
         r = await self.http.post("/api/v1/sessions", json=body, headers=self.auth())
         assert r.status_code == 201, r.text
         self.id = r.json()["id"]
