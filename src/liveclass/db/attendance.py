@@ -93,12 +93,7 @@ async def seconds_by_participant(
 
 
 async def connected_participants(tx: Transaction, *, session_id: uuid.UUID) -> set[uuid.UUID]:
-    rows = await tx.scalars(
-        select(AttendanceIntervalRow.participant_id)
-        .where(AttendanceIntervalRow.session_id == session_id)
-        .where(AttendanceIntervalRow.ended_at.is_(None))
-    )
-    return set(rows)
+    return set(await open_connections(tx, session_id=session_id))
 
 
 async def open_connections(tx: Transaction, *, session_id: uuid.UUID) -> dict[uuid.UUID, str]:
