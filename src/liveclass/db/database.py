@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import ClauseElement, event, text
+from sqlalchemy import ClauseElement, Insert, Select, Update, event, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -196,6 +196,21 @@ class Native:
 
 
 @dataclass(frozen=True, slots=True)
+class Statement:
+    """A Core statement and its asyncpg form, both built once: a ``Reader`` runs the one
+    that fits its engine."""
+
+    core: Select[Any] | Update | Insert
+    native: Native
+
+    @classmethod
+    def of(
+        cls, statement: Select[Any] | Update | Insert, *, keys: tuple[str, ...] | None = None
+    ) -> Statement:
+        return cls(statement, Native.of(statement, keys=keys))
+
+
+@dataclass(frozen=True, slots=True)
 class Reader:
     """What ``Database.reader()`` gives: a Core connection (SQLite) or the asyncpg one.
 
@@ -214,6 +229,37 @@ class Reader:
         """The Core connection (SQLite)."""
         assert self.conn is not None
         return self.conn
+
+    async def one(self, st: Statement, values: Mapping[str, Any]) -> Sequence[Any] | None:
+        """The first row, or None."""
+        if self.driver is not None:
+            row: Sequence[Any] | None = await self.driver.fetchrow(
+                st.native.sql, *st.native.args(values)
+            )
+            return row
+        return (await self.core.execute(st.core, values)).first()
+
+    async def all(self, st: Statement, values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        if self.driver is not None:
+            rows: Sequence[Sequence[Any]] = await self.driver.fetch(
+                st.native.sql, *st.native.args(values)
+            )
+            return rows
+        return (await self.core.execute(st.core, values)).all()
+
+    async def value(self, st: Statement, values: Mapping[str, Any]) -> Any:
+        """The first column of the first row, or None."""
+        if self.driver is not None:
+            return await self.driver.fetchval(st.native.sql, *st.native.args(values))
+        return await self.core.scalar(st.core, values)
+
+    async def run(self, st: Statement, values: Mapping[str, Any]) -> int:
+        """Execute a write; the number of rows it touched."""
+        if self.driver is not None:
+            status: str = await self.driver.execute(st.native.sql, *st.native.args(values))
+            # asyncpg gives the command tag: "UPDATE 1", "INSERT 0 1"
+            return int(status.rsplit(" ", 1)[-1])
+        return (await self.core.execute(st.core, values)).rowcount
 
 
 @dataclass(frozen=True, slots=True)

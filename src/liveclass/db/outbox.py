@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, select
 
-from liveclass.db.database import Native, Transaction, Writer
+from liveclass.db.database import Statement, Transaction, Writer
 from liveclass.db.tables import OutboxEventRow
 from liveclass.db.types import utcnow
 
@@ -50,16 +50,12 @@ def event_values(
     }
 
 
-_INSERT = insert(OUTBOX)
-_INSERT_PG = Native.of(_INSERT, keys=EVENT_KEYS)
+_INSERT = Statement.of(insert(OUTBOX), keys=EVENT_KEYS)
 
 
 async def add_values(db: Writer, values: dict[str, Any]) -> None:
     """Insert an event given as ``event_values`` built it."""
-    if db.driver is not None:
-        await db.driver.execute(_INSERT_PG.sql, *_INSERT_PG.args(values))
-    else:
-        await db.core.execute(_INSERT, values)
+    await db.run(_INSERT, values)
 
 
 async def due_events(tx: Transaction, *, now: datetime, limit: int) -> list[OutboxEventRow]:

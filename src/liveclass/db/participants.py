@@ -11,9 +11,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import (
     BindParameter,
-    Select,
     String,
-    Update,
     bindparam,
     case,
     func,
@@ -24,7 +22,7 @@ from sqlalchemy import (
 )
 
 from liveclass.db import outbox
-from liveclass.db.database import Native, Reader, Transaction, Writer
+from liveclass.db.database import Native, Reader, Statement, Transaction, Writer
 from liveclass.db.sessions import (
     PARTICIPANTS,
     SESSION_COLUMNS,
@@ -77,7 +75,7 @@ class Seat:
 # Built once: a prepared statement's cache key is computed once, not per request.
 # The session, with the caller's seat when they have one (an outer join: a newcomer gets
 # the session alone, which the one-statement first join needs).
-_SEAT_OF_USER = (
+_SEAT_OF_USER = Statement.of(
     select(*SESSION_COLUMNS, *PARTICIPANT_COLUMNS)
     .outerjoin_from(
         SESSIONS,
@@ -86,16 +84,14 @@ _SEAT_OF_USER = (
     )
     .where(SESSIONS.c.id == bindparam("sid"))
 )
-_SEAT_BY_ID = (
+_SEAT_BY_ID = Statement.of(
     select(*SESSION_COLUMNS, *PARTICIPANT_COLUMNS)
     .join_from(PARTICIPANTS, SESSIONS, SESSIONS.c.id == _P.session_id)
     .where(_P.session_id == bindparam("sid"), _P.id == bindparam("pid"))
 )
-_LOCK_SESSION = select(*SESSION_COLUMNS).where(SESSIONS.c.id == bindparam("sid")).with_for_update()
-
-
-_SEAT_OF_USER_PG = Native.of(_SEAT_OF_USER)
-_SEAT_BY_ID_PG = Native.of(_SEAT_BY_ID)
+_LOCK_SESSION = Statement.of(
+    select(*SESSION_COLUMNS).where(SESSIONS.c.id == bindparam("sid")).with_for_update()
+)
 
 
 def _seat(row: Any) -> Seat:
@@ -108,13 +104,7 @@ async def seat_of_user(
 ) -> tuple[SessionRecord, ParticipantRecord | None] | None:
     """The session and the caller's seat in it (None when they have none); None when there
     is no such session."""
-    driver = db.driver
-    if driver is not None:
-        row = await driver.fetchrow(
-            _SEAT_OF_USER_PG.sql, *_SEAT_OF_USER_PG.args({"sid": session_id, "uid": user_id})
-        )
-    else:
-        row = (await db.core.execute(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})).first()
+    row = await db.one(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})
     if row is None:
         return None
     values = tuple(row)
@@ -123,30 +113,14 @@ async def seat_of_user(
 
 
 async def seat_by_id(db: Reader, session_id: uuid.UUID, participant_id: uuid.UUID) -> Seat | None:
-    driver = db.driver
-    if driver is not None:
-        row = await driver.fetchrow(
-            _SEAT_BY_ID_PG.sql, *_SEAT_BY_ID_PG.args({"sid": session_id, "pid": participant_id})
-        )
-    else:
-        query = _SEAT_BY_ID
-        row = (await db.core.execute(query, {"sid": session_id, "pid": participant_id})).first()
+    row = await db.one(_SEAT_BY_ID, {"sid": session_id, "pid": participant_id})
     return None if row is None else _seat(row)
-
-
-_LOCK_SESSION_PG = Native.of(_LOCK_SESSION)
 
 
 async def lock_session(db: Writer, session_id: uuid.UUID) -> SessionRecord | None:
     """The session row, locked until the transaction ends: first joins queue here on
     PostgreSQL; SQLite already holds the database write lock (BEGIN IMMEDIATE)."""
-    driver = db.driver
-    if driver is not None:
-        row = await driver.fetchrow(
-            _LOCK_SESSION_PG.sql, *_LOCK_SESSION_PG.args({"sid": session_id})
-        )
-    else:
-        row = (await db.core.execute(_LOCK_SESSION, {"sid": session_id})).first()
+    row = await db.one(_LOCK_SESSION, {"sid": session_id})
     return None if row is None else SessionRecord(*row)
 
 
@@ -159,7 +133,7 @@ class RoomCount:
     everyone: int  # in any role (the peak counts these)
 
 
-def _me_and_others_query() -> Select[Any]:
+def _me_and_others_query() -> Statement:
     sid: BindParameter[Any] = bindparam("sid")
     uid: BindParameter[Any] = bindparam("uid")
     # literal(): each role is a parameter of its own that the statement carries, where in_()
@@ -179,14 +153,15 @@ def _me_and_others_query() -> Select[Any]:
         )
         .subquery()
     )
-    return select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
-        others, PARTICIPANTS, (_P.session_id == sid) & (_P.user_id == uid)
+    return Statement.of(
+        select(others, *PARTICIPANT_COLUMNS).outerjoin_from(
+            others, PARTICIPANTS, (_P.session_id == sid) & (_P.user_id == uid)
+        )
     )
 
 
 # Built once: a prepared statement's cache key is computed once, not per request.
 _ME_AND_OTHERS = _me_and_others_query()
-_ME_AND_OTHERS_PG = Native.of(_ME_AND_OTHERS)
 
 
 async def me_and_others(
@@ -198,36 +173,27 @@ async def me_and_others(
     Run it after ``lock_session``: on PostgreSQL a statement's snapshot starts with the
     statement, so these counts see every join committed before the lock was granted.
     """
-    values = {"sid": session_id, "uid": user_id}
-    driver = db.driver
-    if driver is not None:
-        row = await driver.fetchrow(_ME_AND_OTHERS_PG.sql, *_ME_AND_OTHERS_PG.args(values))
-    else:
-        row = (await db.core.execute(_ME_AND_OTHERS, values)).one()
+    row = await db.one(_ME_AND_OTHERS, {"sid": session_id, "uid": user_id})
+    assert row is not None  # the counts are an aggregate: always one row
     count = RoomCount(seated=int(row[0]), publishing=int(row[1]), everyone=int(row[2]))
     me = None if row[3] is None else ParticipantRecord(*tuple(row)[3:])
     return me, count
 
 
 # Every column is given (a record has them all): no client-side default is left to fill.
-_INSERT = insert(PARTICIPANTS)
-_INSERT_PG = Native.of(_INSERT, keys=PARTICIPANT_FIELDS)
+_INSERT = Statement.of(insert(PARTICIPANTS), keys=PARTICIPANT_FIELDS)
 
 
 async def insert_participant(db: Writer, me: ParticipantRecord) -> None:
-    values = {name: getattr(me, name) for name in PARTICIPANT_FIELDS}
-    if db.driver is not None:
-        await db.driver.execute(_INSERT_PG.sql, *_INSERT_PG.args(values))
-    else:
-        await db.core.execute(_INSERT, values)
+    await db.run(_INSERT, {name: getattr(me, name) for name in PARTICIPANT_FIELDS})
 
 
 # update_seat by the columns it writes, built once.
 _SEAT_COLUMNS = ("name", "role", "status", "last_joined_at", "left_at")
-_UPDATES: dict[tuple[str, ...], tuple[Update, Native]] = {}
+_UPDATES: dict[tuple[str, ...], Statement] = {}
 
 
-def _update_seat_query(names: tuple[str, ...]) -> tuple[Update, Native]:
+def _update_seat_query(names: tuple[str, ...]) -> Statement:
     found = _UPDATES.get(names)
     if found is None:
         query = (
@@ -240,7 +206,7 @@ def _update_seat_query(names: tuple[str, ...]) -> tuple[Update, Native]:
             )
             .values({name: bindparam(f"new_{name}") for name in names})
         )
-        found = _UPDATES[names] = (query, Native.of(query))
+        found = _UPDATES[names] = Statement.of(query)
     return found
 
 
@@ -251,7 +217,6 @@ async def update_seat(db: Writer, me: ParticipantRecord, *, was: ParticipantReco
     changed = tuple(name for name in _SEAT_COLUMNS if getattr(me, name) != getattr(was, name))
     if not changed:
         return True
-    query, native = _update_seat_query(changed)
     values = {f"new_{name}": getattr(me, name) for name in changed}
     values.update(
         was_id=was.id,
@@ -259,28 +224,23 @@ async def update_seat(db: Writer, me: ParticipantRecord, *, was: ParticipantReco
         was_role=was.role,
         was_token_version=was.token_version,
     )
-    if db.driver is not None:
-        status = await db.driver.execute(native.sql, *native.args(values))
-        return bool(status == "UPDATE 1")
-    result = await db.core.execute(query, values)
-    return bool(result.rowcount == 1)
+    return await db.run(_update_seat_query(changed), values) == 1
 
 
-_RAISE_PEAK = (
+_RAISE_PEAK_UPDATE = (
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("sid"), SESSIONS.c.peak_participants < bindparam("peak"))
     .values(peak_participants=bindparam("peak"))
 )
-_RAISE_PEAK_PG = Native.of(_RAISE_PEAK)
+_RAISE_PEAK = Statement.of(_RAISE_PEAK_UPDATE)
 
 
 async def raise_peak(db: Writer, session_id: uuid.UUID, peak: int) -> None:
+    values: dict[str, Any] = {"sid": session_id, "peak": peak}
     if db.driver is not None:
         # SQLAlchemy's execution would fill updated_at (its onupdate) itself
-        values = {"sid": session_id, "peak": peak, "updated_at": utcnow()}
-        await db.driver.execute(_RAISE_PEAK_PG.sql, *_RAISE_PEAK_PG.args(values))
-    else:
-        await db.core.execute(_RAISE_PEAK, {"sid": session_id, "peak": peak})
+        values["updated_at"] = utcnow()
+    await db.run(_RAISE_PEAK, values)
 
 
 # A first seat's three writes (the participant row, the session's peak when it rises, the
@@ -304,7 +264,7 @@ def _first_seat_statement(raise_peak: bool) -> Native:
         )
         ctes = [seat.cte("seat"), event.cte("event")]
         if raise_peak:
-            ctes.append(_RAISE_PEAK.values(updated_at=bindparam("updated_at")).cte("peak"))
+            ctes.append(_RAISE_PEAK_UPDATE.values(updated_at=bindparam("updated_at")).cte("peak"))
         found = _FIRST_SEATS[raise_peak] = Native.of(select(literal(1)).add_cte(*ctes))
     return found
 
@@ -456,7 +416,7 @@ def _joined_count(*roles: str) -> Any:
     return query.scalar_subquery()
 
 
-_RECOUNT = (
+_RECOUNT = Statement.of(
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("sid"))
     .values(
@@ -466,7 +426,6 @@ _RECOUNT = (
         updated_at=SESSIONS.c.updated_at,  # counting is no change of the session
     )
 )
-_RECOUNT_PG = Native.of(_RECOUNT)
 
 
 async def recount(db: Writer | Transaction, session_id: uuid.UUID) -> None:
@@ -474,12 +433,10 @@ async def recount(db: Writer | Transaction, session_id: uuid.UUID) -> None:
     of a seat, in its transaction, with the session row locked (``lock_session`` or a
     ``FOR UPDATE`` load): then no first join can take a seat between the count and the
     commit."""
-    if isinstance(db, Writer) and db.driver is not None:
-        await db.driver.execute(_RECOUNT_PG.sql, *_RECOUNT_PG.args({"sid": session_id}))
-    elif isinstance(db, Writer):
-        await db.core.execute(_RECOUNT, {"sid": session_id})
+    if isinstance(db, Writer):
+        await db.run(_RECOUNT, {"sid": session_id})
     else:
-        await db.execute(_RECOUNT, {"sid": session_id})
+        await db.execute(_RECOUNT.core, {"sid": session_id})
 
 
 def _take_first_seat_statement() -> Native:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from liveclass.db.database import Native, Reader, Transaction
+from liveclass.db.database import Reader, Statement, Transaction
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 
 SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
@@ -172,10 +172,8 @@ async def list_sessions(
 
 @dataclass(frozen=True, slots=True)
 class _PageQuery:
-    page: Select[Any]
-    total: Select[Any]
-    native_page: Native
-    native_total: Native
+    page: Statement
+    total: Statement
 
 
 # Statements by (filters set, sort), built once: SQLAlchemy then skips building the
@@ -245,9 +243,7 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
             .offset(bindparam("offset"))
             .limit(bindparam("limit"))
         )
-        found = _PAGE_QUERIES[(names, sort)] = _PageQuery(
-            page, total, Native.of(page), Native.of(total)
-        )
+        found = _PAGE_QUERIES[(names, sort)] = _PageQuery(Statement.of(page), Statement.of(total))
     return found
 
 
@@ -261,23 +257,11 @@ async def session_page(
     """
     values = _filter_values(f)
     query = _page_query(tuple(sorted(values)), sort)
-    driver = db.driver
-    if driver is not None:
-        page = query.native_page
-        rows = await driver.fetch(
-            page.sql, *page.args({**values, "offset": offset, "limit": limit})
-        )
-    else:
-        rows = (
-            await db.core.execute(query.page, {**values, "offset": offset, "limit": limit})
-        ).all()
+    rows = await db.all(query.page, {**values, "offset": offset, "limit": limit})
     if rows:
         return rows, int(rows[0][-1])
     # a page past the end has no row to carry the total
-    if driver is not None:
-        total = await driver.fetchval(query.native_total.sql, *query.native_total.args(values))
-    else:
-        total = await db.core.scalar(query.total, values)
+    total = await db.value(query.total, values)
     return [], int(total or 0)
 
 
