@@ -5,7 +5,8 @@ worker, in a child process) with one extra bare endpoint added by this script, a
 driving, with the same threads, connections and duration for each:
 
 * ``GET /bench/bare`` — a tiny JSON answer through FastAPI, uvicorn and our middleware;
-* ``POST /api/v1/sessions/{id}/join`` — distinct students joining one live session;
+* ``POST /api/v1/sessions/{id}/join`` — first joins (new students into 24 live classes)
+  and joins again (students already seated);
 * ``GET /api/v1/sessions?page=1&page_size=20&status=live&sort=-scheduled_at`` — a teacher.
 
 The figures go into the "## Control plane (issue 2)" section of docs/benchmarks.md::
@@ -558,8 +559,9 @@ def render(
             "for that one statement, and PostgreSQL re-reads the guard on the newest row, so "
             "capacity stays exact; every other change of a seat counts the participants into "
             "the counters again under the row lock, and a join the statement refuses goes "
-            "the locked way (BEGIN, lock, count, write, COMMIT). Before this round a first "
-            "join was that locked way through SQLAlchemy, 3.3 ms of server CPU. Access "
+            "the locked way (BEGIN, lock, count, write, COMMIT). Before the one-statement join "
+            "(the previous round), a first join was that locked way through SQLAlchemy, 3.3 ms "
+            "of server CPU. Access "
             "tokens are signed directly (the same bytes as PyJWT writes, 8 instead of 22 µs). "
             "The list selects only the columns it shows, in the response's order, and builds "
             "each item from the row as read; its total is a scalar subquery PostgreSQL runs "
