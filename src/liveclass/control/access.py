@@ -6,7 +6,7 @@ from liveclass.control.actor import Actor
 from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.domain.errors import NotAllowed, NotFound
-from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.participants import SEES_PRIVATE, ParticipantStatus
 from liveclass.domain.roles import Action, Role, role_allows
 
 
@@ -43,7 +43,12 @@ def require_moderator(actor: Actor, session: LiveSessionRow, me: ParticipantRow 
 
 
 def may_see(actor: Actor, session: LiveSessionRow, me: ParticipantRow | None) -> bool:
-    return session.is_public or is_owner_or_admin(actor, session) or me is not None
+    """Public sessions are seen by anyone; a private one by its host and by the people it
+    let in (``SEES_PRIVATE``): a participant row alone is not enough, kicked and denied
+    people have one too."""
+    if session.is_public or is_owner_or_admin(actor, session):
+        return True
+    return me is not None and me.status in SEES_PRIVATE
 
 
 def require_visible(

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import Select, func, or_, select
 
 from liveclass.db.database import Transaction
-from liveclass.db.tables import LiveSessionRow, ParticipantRow, RecordingRow
+from liveclass.db.sessions import let_in
+from liveclass.db.tables import LiveSessionRow, RecordingRow
 from liveclass.db.types import utcnow
 from liveclass.domain.recordings import ACTIVE, RecordingState, check_transition
 
@@ -111,12 +112,12 @@ def move_to(row: RecordingRow, target: RecordingState, *, reason: str | None = N
 
 
 def sessions_visible_to(user_id: str) -> Select[uuid.UUID]:
-    """Ids of the sessions ``user_id`` may see: public ones, their own, and those they joined."""
-    joined = select(ParticipantRow.session_id).where(ParticipantRow.user_id == user_id)
+    """Ids of the sessions ``user_id`` may see: public ones, their own, and those they were
+    let into (kicked and denied people are out, as for ``access.may_see``)."""
     return select(LiveSessionRow.id).where(
         or_(
             LiveSessionRow.is_public.is_(True),
             LiveSessionRow.owner_id == user_id,
-            LiveSessionRow.id.in_(joined),
+            LiveSessionRow.id.in_(let_in(user_id)),
         )
     )

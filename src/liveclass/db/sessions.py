@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from liveclass.db.database import Reader, Statement, Transaction
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.domain.participants import SEES_PRIVATE
 
 SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
 PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
@@ -140,8 +141,7 @@ def _criteria(values: dict[str, Any], *, bound: bool = False) -> list[ColumnElem
     s, criteria = SESSIONS.c, []
     if "visible_to" in values:
         me = value("visible_to")
-        mine = select(PARTICIPANTS.c.session_id).where(PARTICIPANTS.c.user_id == me)
-        criteria.append(or_(s.is_public.is_(True), s.owner_id == me, s.id.in_(mine)))
+        criteria.append(or_(s.is_public.is_(True), s.owner_id == me, s.id.in_(let_in(me))))
     criteria.extend(s[name] == value(name) for name in _EQUAL if name in values)
     if "scheduled_from" in values:
         criteria.append(s.scheduled_at >= value("scheduled_from"))
@@ -150,6 +150,15 @@ def _criteria(values: dict[str, Any], *, bound: bool = False) -> list[ColumnElem
     if "search" in values:
         criteria.append(func.lower(s.title).like(value("search"), escape="\\"))
     return criteria
+
+
+def let_in(user_id: ColumnElement[str] | str) -> Select[Any]:
+    """Ids of the sessions ``user_id`` was let into and not put out of (``SEES_PRIVATE``):
+    the private sessions they may read. A row of any status is not enough."""
+    p = PARTICIPANTS.c
+    # equalities, not IN: an IN list compiles to a parameter asyncpg's form cannot take
+    admitted = or_(*(p.status == status.value for status in sorted(SEES_PRIVATE)))
+    return select(p.session_id).where(p.user_id == user_id, admitted)
 
 
 async def list_sessions(

@@ -40,3 +40,10 @@ def check_participant_transition(current: ParticipantStatus, target: Participant
 
 
 HOLDS_SEAT = frozenset({ParticipantStatus.JOINED})
+
+# The participants who may still read a private class (the session, its people, its
+# recordings): those let in or waiting to be, and those who left (they were there). Kicked
+# and denied people are out: a private class answers them as it answers a stranger.
+SEES_PRIVATE = frozenset(
+    {ParticipantStatus.WAITING, ParticipantStatus.JOINED, ParticipantStatus.LEFT}
+)
