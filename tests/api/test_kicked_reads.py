@@ -136,7 +136,9 @@ def _reads(c: PrivateClass) -> list[tuple[str, str]]:
 
 
 def _answer(response: httpx.Response) -> tuple[int, Any]:
-    """What a caller learns: the status, and the problem's code or the listing."""
+    """What a caller learns: the status, and the problem's code, the listing or the file."""
+    if "json" not in response.headers["content-type"]:
+        return response.status_code, response.headers["content-type"]
     body = response.json()
     return response.status_code, body.get("code", body)
 
