@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from liveclass.api.deps import ServicesDep
+from liveclass.control.participants import still_in
 from liveclass.domain.errors import Unauthorized
 
 router = APIRouter(tags=["realtime"])
@@ -47,15 +48,22 @@ def turn_credentials(secret: str, user_id: str, *, ttl_seconds: int, now: float)
 async def _user_id(services: ServicesDep, token: str) -> str:
     # A classroom page holds only its access token; a platform backend holds its JWT.
     try:
-        return services.issuer.verify_access(token).user_id
+        claims = services.issuer.verify_access(token)
     except Unauthorized:
         return (await services.verifier.verify(token)).user_id
+    # A signature outlives a kick: the participant must still be in, as for the socket.
+    await still_in(services, claims)
+    return claims.user_id
 
 
 @router.get(
     "/rtc/config",
     summary="ICE servers (STUN, and TURN with ephemeral credentials) for WebRTC",
-    responses={401: {"description": "No valid platform JWT or access token"}},
+    responses={
+        401: {"description": "No valid platform JWT or access token (TOKEN_INVALID)"},
+        403: {"description": "The access token's participant was removed (KICKED, NOT_IN_SESSION)"},
+        409: {"description": "The access token's session has ended (SESSION_ENDED)"},
+    },
 )
 async def rtc_config(
     services: ServicesDep,

@@ -15,7 +15,7 @@ from liveclass.db import attendance, outbox
 from liveclass.db import participants as queries
 from liveclass.db import sessions as session_queries
 from liveclass.db.database import Transaction, Writer
-from liveclass.db.participants import ParticipantRecord
+from liveclass.db.participants import ParticipantRecord, Seat
 from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.db.types import utcnow
@@ -349,12 +349,19 @@ def _media_who(me: AnyParticipant) -> MediaParticipant:
 
 async def refresh(services: Services, claims: AccessClaims) -> Admission:
     """A fresh access token for a participant still in the session (the classroom's reconnect)."""
+    seat = await still_in(services, claims)
+    return await _admission(services, seat.session, seat.participant)
+
+
+async def still_in(services: Services, claims: AccessClaims) -> Seat:
+    """The seat an access token (its signature already checked) stands for, read from the
+    database: a token outlives a kick or the end of the class, its signature does not know."""
     async with services.db.reader() as conn:
         seat = await queries.seat_by_id(conn, claims.session_id, claims.participant_id)
     if seat is None:
         raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")
     check_access(seat.session, seat.participant, claims)
-    return await _admission(services, seat.session, seat.participant)
+    return seat
 
 
 def check_access(session: AnySession, me: AnyParticipant | None, claims: AccessClaims) -> None:
