@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -16,6 +18,41 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+@dataclass(frozen=True)
+class JanusServerUrls:
+    """One ``JANUS_URLS`` item: ``API_URL`` or ``API_URL|BROWSER_URL``.
+
+    ``api`` is the Janus HTTP API URL liveclass calls. ``browser`` is what the classroom page
+    connects to: the WebSocket transport (``ws:``/``wss:``) or, in the short form, the same
+    HTTP API URL, which the page then long-polls.
+    """
+
+    api: str
+    browser: str
+
+    @classmethod
+    def parse(cls, entry: str) -> JanusServerUrls:
+        api, *rest = [part.strip() for part in entry.split("|")]
+        if len(rest) > 1:
+            raise ValueError(f"JANUS_URLS item {entry!r} has more than one '|'")
+        api = _janus_url(entry, api.rstrip("/"), "the HTTP API URL", ("http", "https"))
+        browser = rest[0] if rest and rest[0] else api
+        browser = _janus_url(entry, browser, "the browser URL", ("ws", "wss", "http", "https"))
+        return cls(api=api, browser=browser)
+
+
+def _janus_url(entry: str, url: str, what: str, schemes: tuple[str, ...]) -> str:
+    try:
+        parts = urlsplit(url)
+        usable = parts.scheme in schemes and bool(parts.hostname)
+    except ValueError:  # e.g. a broken [IPv6] host
+        usable = False
+    if not usable:
+        allowed = ", ".join(f"{s}://" for s in schemes)
+        raise ValueError(f"JANUS_URLS item {entry!r}: {what} must start with one of {allowed}")
+    return url
 
 
 class Settings(BaseSettings):
@@ -84,6 +121,13 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("janus_urls")
+    @classmethod
+    def _janus_servers(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            JanusServerUrls.parse(entry)  # a bad item stops start-up, naming JANUS_URLS
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -120,6 +164,10 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def janus_servers(self) -> list[JanusServerUrls]:
+        return [JanusServerUrls.parse(entry) for entry in self.janus_urls]
 
     @property
     def internal_base_url(self) -> str:

@@ -93,12 +93,24 @@ CONSOLE: dict[Page, list[str]] = {}
 
 
 class LiveclassServer:
-    """liveclass under uvicorn in a child process, configured for the given Janus."""
+    """liveclass under uvicorn in a child process, configured for the given Janus.
 
-    def __init__(self, workdir: Path, sqlite_template: Path, janus: JanusServer) -> None:
+    By default browsers reach Janus over its WebSocket transport (``API_URL|WS_URL``); with
+    ``http_only`` JANUS_URLS names only the HTTP API URL, which browsers then use as well.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        sqlite_template: Path,
+        janus: JanusServer,
+        *,
+        http_only: bool = False,
+        port: int | None = None,
+    ) -> None:
         database = workdir / "liveclass.db"
         shutil.copy(sqlite_template, database)
-        self.port = free_port()
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "liveclass.log"
         self.env = {
@@ -108,7 +120,7 @@ class LiveclassServer:
             "SECRET_KEY": SECRET_KEY,
             "PUBLIC_BASE_URL": self.base_url,
             "DEFAULT_PROVIDER": "janus",
-            "JANUS_URLS": f"{janus.url}|{janus.ws_url}",
+            "JANUS_URLS": janus.url if http_only else f"{janus.url}|{janus.ws_url}",
             "JANUS_ADMIN_SECRET": janus.admin_secret,
             "JANUS_API_SECRET": janus.api_secret,
         }

@@ -18,6 +18,7 @@ from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
 from tests.media.browser import LiveclassServer
 from tests.media.janus_server import JanusMissing, JanusServer
+from tests.support.servers import free_port
 
 
 def _janus_unavailable(reason: str) -> None:
@@ -26,12 +27,17 @@ def _janus_unavailable(reason: str) -> None:
     pytest.skip(f"Janus not available: {reason}")
 
 
-def _start(workdir: Path, like: JanusServer | None = None) -> JanusServer:
+def _start(
+    workdir: Path, like: JanusServer | None = None, *, allow_origin: str = "*"
+) -> JanusServer:
     try:
         if like is None:
-            return JanusServer.start(workdir)
+            return JanusServer.start(workdir, allow_origin=allow_origin)
         return JanusServer.start(
-            workdir, admin_secret=like.admin_secret, api_secret=like.api_secret
+            workdir,
+            admin_secret=like.admin_secret,
+            api_secret=like.api_secret,
+            allow_origin=allow_origin,
         )
     except JanusMissing as exc:
         _janus_unavailable(str(exc))
@@ -56,9 +62,27 @@ def second_janus_server(
 
 
 @pytest.fixture
-def own_janus(tmp_path: Path) -> Iterator[JanusServer]:
-    """A Janus one test may stop and restart without disturbing the others."""
-    server = _start(tmp_path)
+def janus_urls_form(request: pytest.FixtureRequest) -> str:
+    """How this test's liveclass names its Janus in JANUS_URLS: ``with-ws-url``
+    (``API_URL|WS_URL``, browsers use the WebSocket transport) or ``http-only`` (only
+    ``API_URL``, browsers long-poll the HTTP transport). Tests choose with indirect
+    parametrization; by default, the long form."""
+    form: str = getattr(request, "param", "with-ws-url")
+    assert form in ("with-ws-url", "http-only"), form
+    return form
+
+
+@pytest.fixture
+def liveclass_port() -> int:
+    """The port this test's liveclass server will listen on (Janus must know its origin)."""
+    return free_port()
+
+
+@pytest.fixture
+def own_janus(tmp_path: Path, liveclass_port: int) -> Iterator[JanusServer]:
+    """A Janus one test may stop and restart without disturbing the others. Its HTTP
+    transport allows browsers from this test's liveclass origin only, as in a deployment."""
+    server = _start(tmp_path, allow_origin=f"http://127.0.0.1:{liveclass_port}")
     yield server
     server.stop()
 
@@ -108,10 +132,20 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 async def liveclass_on_own_janus(
-    tmp_path: Path, sqlite_template: Path, own_janus: JanusServer
+    tmp_path: Path,
+    sqlite_template: Path,
+    own_janus: JanusServer,
+    liveclass_port: int,
+    janus_urls_form: str,
 ) -> AsyncIterator[LiveclassServer]:
     """A liveclass server whose only Janus is this test's own (so the test may stop it)."""
-    server = LiveclassServer(tmp_path, sqlite_template, own_janus)
+    server = LiveclassServer(
+        tmp_path,
+        sqlite_template,
+        own_janus,
+        http_only=janus_urls_form == "http-only",
+        port=liveclass_port,
+    )
     await server.start()
     yield server
     await server.stop()

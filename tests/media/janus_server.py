@@ -96,9 +96,18 @@ class JanusServer:
 
     @classmethod
     def start(
-        cls, workdir: Path, *, admin_secret: str | None = None, api_secret: str | None = None
+        cls,
+        workdir: Path,
+        *,
+        admin_secret: str | None = None,
+        api_secret: str | None = None,
+        allow_origin: str = "*",
     ) -> JanusServer:
-        """Start Janus; servers meant to serve one liveclass share its two secrets."""
+        """Start Janus; servers meant to serve one liveclass share its two secrets.
+
+        ``allow_origin`` is what the HTTP transport answers browsers in
+        ``Access-Control-Allow-Origin``: the classroom's origin, as a deployment sets it.
+        """
         binary = janus_binary()
         if binary is None:
             raise JanusMissing("janus is not installed (Debian packages janus, janus-tools)")
@@ -107,6 +116,7 @@ class JanusServer:
             workdir,
             admin_secret=admin_secret or secrets.token_urlsafe(24),
             api_secret=api_secret or secrets.token_urlsafe(24),
+            allow_origin=allow_origin,
         )
         log = workdir / "janus.log"
         proc = subprocess.Popen(
@@ -173,7 +183,9 @@ class _RenderedConfig:
     api_secret: str
 
 
-def _render_config(workdir: Path, *, admin_secret: str, api_secret: str) -> _RenderedConfig:
+def _render_config(
+    workdir: Path, *, admin_secret: str, api_secret: str, allow_origin: str
+) -> _RenderedConfig:
     lib = janus_lib_dir()
     conf_dir, plugins, transports, empty = (
         workdir / name for name in ("conf", "plugins", "transports", "empty")
@@ -199,7 +211,7 @@ def _render_config(workdir: Path, *, admin_secret: str, api_secret: str) -> _Ren
         "ICE_INTERFACE": ICE_INTERFACE,
         "HTTP_PORT": str(http_port),
         "WS_PORT": str(ws_port),
-        "ALLOW_ORIGIN": "*",
+        "ALLOW_ORIGIN": allow_origin,
     }
     for template in TEMPLATE_DIR.glob("*.jcfg.in"):
         text = Template(template.read_text()).substitute(values)

@@ -205,14 +205,16 @@ async def test_a_wrong_api_secret_is_media_unavailable(janus_server: JanusServer
     await backend.aclose()
 
 
+@pytest.mark.parametrize("http_only", [False, True], ids=["with-ws-url", "http-only"])
 async def test_services_offer_janus_when_janus_urls_are_configured(
-    janus_server: JanusServer,
+    janus_server: JanusServer, http_only: bool
 ) -> None:
+    entry = f"{janus_server.url}/" if http_only else f"{janus_server.url}|{janus_server.ws_url}"
     settings = Settings(
         _env_file=None,
         jwt_secret="j" * 32,
         secret_key="s" * 32,
-        janus_urls=f" {janus_server.url}|{janus_server.ws_url} ",
+        janus_urls=f" {entry} ",
         janus_admin_secret=janus_server.admin_secret,
         janus_api_secret=janus_server.api_secret,
     )
@@ -222,7 +224,8 @@ async def test_services_offer_janus_when_janus_urls_are_configured(
     room = await backend.open_room(a_spec())
     assert room.server == janus_server.url
     grant = await backend.grant(room, someone(Role.VIEWER))
-    assert grant["client_url"] == janus_server.ws_url  # what browsers connect to
+    # what browsers connect to: the WebSocket URL, or else the very same HTTP API URL
+    assert grant["client_url"] == (janus_server.url if http_only else janus_server.ws_url)
     await backend.close_room(room)
     await backend.aclose()
     await services.db.close()

@@ -1,5 +1,9 @@
 """A Janus class in real Chromium through the real liveclass server: the teacher
-publishes, students decode, a promoted student publishes, kick and end reach Janus."""
+publishes, students decode, a promoted student publishes, kick and end reach Janus.
+
+Tests marked ``BOTH_FORMS`` run once with ``JANUS_URLS=API_URL|WS_URL`` (browsers on the
+WebSocket transport) and once with only ``API_URL`` (browsers long-poll the HTTP transport,
+cross-origin, on a Janus that allows just the liveclass origin)."""
 
 from __future__ import annotations
 
@@ -25,12 +29,33 @@ from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.janus, pytest.mark.e2e]
 
+BOTH_FORMS = pytest.mark.parametrize("janus_urls_form", ["with-ws-url", "http-only"], indirect=True)
+
+
+@pytest.fixture
+def class_janus(request: pytest.FixtureRequest, janus_urls_form: str) -> JanusServer:
+    """The Janus of this test's class. WebSockets need no CORS, so the shared Janus (any
+    origin) does; over HTTP a Janus of its own allows this liveclass's origin only."""
+    name = "janus_server" if janus_urls_form == "with-ws-url" else "own_janus"
+    server: JanusServer = request.getfixturevalue(name)
+    return server
+
 
 @pytest.fixture
 async def liveclass(
-    tmp_path: Path, sqlite_template: Path, janus_server: JanusServer
+    tmp_path: Path,
+    sqlite_template: Path,
+    class_janus: JanusServer,
+    janus_urls_form: str,
+    liveclass_port: int,
 ) -> AsyncIterator[LiveclassServer]:
-    server = LiveclassServer(tmp_path, sqlite_template, janus_server)
+    server = LiveclassServer(
+        tmp_path,
+        sqlite_template,
+        class_janus,
+        http_only=janus_urls_form == "http-only",
+        port=liveclass_port,
+    )
     await server.start()
     yield server
     await server.stop()
@@ -67,7 +92,7 @@ async def test_a_janus_class_in_chromium(
     browser: Browser,
     janus_class: JanusClass,
     liveclass: LiveclassServer,
-    janus_server: JanusServer,
+    class_janus: JanusServer,
 ) -> None:
     teacher = await janus_class.join("teacher-1")
     assert teacher["media"]["provider"] == "janus"
@@ -99,11 +124,12 @@ async def test_a_janus_class_in_chromium(
 
     # ending the class destroys the Janus room
     await janus_class.end()
-    assert not await room_exists(janus_server, int(teacher["media"]["room"]))
+    assert not await room_exists(class_janus, int(teacher["media"]["room"]))
     for page in pages.values():
         await page.context.close()
 
 
+@BOTH_FORMS
 async def test_the_class_comes_back_after_a_janus_restart(
     browser: Browser, liveclass_on_own_janus: LiveclassServer, own_janus: JanusServer
 ) -> None:
@@ -127,10 +153,14 @@ async def test_the_class_comes_back_after_a_janus_restart(
     await lesson.aclose()
 
 
+@BOTH_FORMS
 async def test_the_classroom_page_runs_a_janus_class(
-    browser: Browser, janus_class: JanusClass
+    browser: Browser, janus_class: JanusClass, class_janus: JanusServer, janus_urls_form: str
 ) -> None:
     teacher = await janus_class.join("teacher-1")
+    # the page is handed the URL JANUS_URLS names for browsers, never one made up from it
+    expected = class_janus.url if janus_urls_form == "http-only" else class_janus.ws_url
+    assert teacher["media"]["client_url"] == expected
     ana, ben = await janus_class.join("ana"), await janus_class.join("ben")
     pages = {
         who["user_id"]: await open_classroom(browser, who["classroom_url"])

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from liveclass.config import Settings
+from liveclass.config import JanusServerUrls, Settings
 from liveclass.domain.errors import Unavailable
 from liveclass.domain.roles import Action, role_allows
 from liveclass.media.backend import MediaParticipant, MediaRoom, RoomSpec
@@ -51,7 +51,8 @@ class JanusBackend:
 
     Each of ``servers`` is the Janus HTTP API URL liveclass uses (``http://10.0.0.5:8088/janus``),
     optionally followed by ``|`` and the URL browsers use for the same server, typically its
-    WebSocket transport (``wss://janus-a.example.org/ws``); by default browsers get the API URL.
+    WebSocket transport (``wss://janus-a.example.org/ws``). Without it browsers get the API URL
+    itself and talk to Janus's HTTP transport (long polling), see ``JanusServerUrls``.
     """
 
     name = "janus"
@@ -68,10 +69,10 @@ class JanusBackend:
     ) -> None:
         if not servers:
             raise ValueError("JanusBackend needs at least one Janus URL")
-        pairs = [_split_server(entry) for entry in servers]
-        self.servers = [api for api, _ in pairs]
-        # What browsers connect to, e.g. the server's WebSocket transport behind TLS.
-        self._client_urls = dict(pairs)
+        parsed = [JanusServerUrls.parse(entry) for entry in servers]
+        self.servers = [urls.api for urls in parsed]
+        # What browsers connect to: the server's WebSocket transport, or its HTTP API URL.
+        self._client_urls = {urls.api: urls.browser for urls in parsed}
         self._credentials = JanusCredentials(credentials_key)
         self._admin_key = admin_key
         self._api_secret = api_secret
@@ -291,13 +292,6 @@ class JanusBackend:
         if self._admin_key:
             body["admin_key"] = self._admin_key
         return body
-
-
-def _split_server(entry: str) -> tuple[str, str]:
-    """``API_URL`` or ``API_URL|CLIENT_URL`` (one ``JANUS_URLS`` item)."""
-    api, _, client = entry.partition("|")
-    api = api.strip().rstrip("/")
-    return api, (client.strip() or api)
 
 
 def _reveal(secret: SecretStr | None) -> str | None:

@@ -9,22 +9,26 @@ from __future__ import annotations
 import html
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from liveclass.api.deps import ServicesDep
+from liveclass.config import Settings
 from liveclass.db.sessions import SessionFilter, list_sessions
 from liveclass.db.tables import LiveSessionRow
 
 STATIC = Path(__file__).parent / "static"
 # Pages are never embedded elsewhere and load scripts only from here.
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
+    "connect-src 'self' ws: wss:{connect}; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'"
+)
 _SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; "
-        "connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-    ),
+    "Content-Security-Policy": _CSP.format(connect=""),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -37,14 +41,28 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=STATIC)
 
 
-def _page(name: str) -> FileResponse:
-    return FileResponse(STATIC / name, media_type="text/html", headers=_SECURITY_HEADERS)
+def _page(name: str, *, headers: dict[str, str] = _SECURITY_HEADERS) -> FileResponse:
+    return FileResponse(STATIC / name, media_type="text/html", headers=headers)
+
+
+def _classroom_headers(settings: Settings) -> dict[str, str]:
+    """The classroom also fetches from each Janus whose browser URL is its HTTP API."""
+    origins = sorted(
+        {_origin(s.browser) for s in settings.janus_servers if s.browser.startswith("http")}
+    )
+    csp = _CSP.format(connect="".join(f" {origin}" for origin in origins))
+    return {**_SECURITY_HEADERS, "Content-Security-Policy": csp}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 @router.get("/classroom/{session_id}")
-async def classroom(session_id: str) -> FileResponse:
+async def classroom(session_id: str, services: ServicesDep) -> FileResponse:
     # The access token travels in the URL fragment, which never reaches a server or a log.
-    return _page("classroom.html")
+    return _page("classroom.html", headers=_classroom_headers(services.settings))
 
 
 @router.get("/create")
