@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from liveclass.auth.platform import mint_platform_token
-from liveclass.config import Settings
+from liveclass.config import GeneratedSecrets, Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     if command == "init":
         return _init(Path(args.env_file))
     try:
-        settings = Settings()
+        settings, generated = load_settings()
     except ValidationError as exc:
         _complain(exc)
         return 2
+    except OSError as exc:
+        print(f"liveclass: cannot keep the generated secrets (DATA_DIR): {exc}", file=sys.stderr)
+        return 2
+    if generated is not None:
+        _tell_where(generated)
     if command == "migrate":
         return _migrate(settings)
     if command == "token":
@@ -56,6 +61,20 @@ def _complain(exc: ValidationError) -> None:
     for error in exc.errors():
         where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
         print(f"  - {where}: {error['msg']}", file=sys.stderr)
+
+
+def _tell_where(generated: GeneratedSecrets) -> None:
+    # stderr, so `TOKEN=$(liveclass token)` captures only the token
+    if generated.created:
+        what = f"generated {' and '.join(generated.created)} into"
+    else:
+        what = "using the generated secrets in"
+    print(
+        f"liveclass: {what} {generated.path.resolve()}"
+        " (set JWT_SECRET and SECRET_KEY to choose your own)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _init(env_file: Path) -> int:

@@ -1,10 +1,18 @@
-"""All settings, read from the environment (and an optional ``.env``) into one object."""
+"""All settings, read from the environment (and an optional ``.env``) into one object.
+
+Secrets left unset are generated once into ``DATA_DIR/secrets.env`` by ``load_settings``
+(what ``liveclass serve`` uses), so a first run needs no configuration at all.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import secrets
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -12,6 +20,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Provider = Literal["mesh", "janus"]
 RecordingStorageKind = Literal["local", "s3"]
+
+DEFAULT_DATA_DIR = "./var"
+GENERATED_SECRETS_FILE = "secrets.env"
+S3_EXTRA_HINT = "pip install 'liveclass[s3]'"
 
 
 def _split_csv(value: object) -> object:
@@ -65,6 +77,8 @@ class Settings(BaseSettings):
     public_base_url: str = ""
     database_url: str = "sqlite+aiosqlite:///./liveclass.db"
     redis_url: str | None = None
+    # What liveclass keeps itself on this machine: the secrets it generated when none were set.
+    data_dir: str = DEFAULT_DATA_DIR
 
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
@@ -142,12 +156,12 @@ class Settings(BaseSettings):
         if self.jwt_secret is None and not self.jwt_jwks_url:
             raise ValueError(
                 "set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256) so liveclass can verify "
-                "the platform's tokens; `liveclass init` writes a .env with fresh secrets"
+                "the platform's tokens (`liveclass serve` generates one when unset)"
             )
         if self.secret_key is None:
             raise ValueError(
-                "set SECRET_KEY (signs access and invite tokens); "
-                "`liveclass init` writes a .env with fresh secrets"
+                "set SECRET_KEY (signs access and invite tokens; "
+                "`liveclass serve` generates one when unset)"
             )
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters")
@@ -157,6 +171,8 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_URL needs WEBHOOK_SECRET to sign the events")
         if self.recording_storage == "s3" and not self.s3_bucket:
             raise ValueError("RECORDING_STORAGE=s3 needs S3_BUCKET")
+        if self.recording_storage == "s3" and importlib.util.find_spec("boto3") is None:
+            raise ValueError(f"RECORDING_STORAGE=s3 needs boto3: {S3_EXTRA_HINT}")
         if self.default_provider == "janus" and not self.janus_urls:
             raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
         return self
@@ -178,3 +194,71 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+class _Identity(BaseSettings):
+    """The few settings that decide which secrets must be generated, read before the rest."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: str = DEFAULT_DATA_DIR
+    jwt_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    secret_key: str | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedSecrets:
+    """Where the secrets liveclass generated live, and whether this start created them."""
+
+    path: Path
+    created: tuple[str, ...]
+
+
+def load_settings() -> tuple[Settings, GeneratedSecrets | None]:
+    """Settings from the environment and ``.env``; secrets set in neither come from
+    ``DATA_DIR/secrets.env``, which is written (once) with fresh ones when they are not there.
+
+    The file is only written once the whole configuration validated, so a wrong setting
+    stops start-up without leaving anything behind. The second value is None when every
+    secret was set explicitly.
+    """
+    identity = _Identity()
+    unset = _unset_secrets(identity)
+    if not unset:
+        return Settings(), None
+    path = Path(identity.data_dir) / GENERATED_SECRETS_FILE
+    stored = _read_secrets(path)
+    fresh = {name: secrets.token_urlsafe(32) for name in unset if not stored.get(name)}
+    # passed in directly, which beats the environment: safe, as nothing else sets them
+    chosen: dict[str, Any] = {name.lower(): stored.get(name) or fresh[name] for name in unset}
+    settings = Settings(**chosen)
+    if fresh:
+        _write_secrets(path, {**stored, **fresh})
+    return settings, GeneratedSecrets(path=path, created=tuple(fresh))
+
+
+def _unset_secrets(identity: _Identity) -> list[str]:
+    unset = []
+    if identity.jwt_secret is None and not identity.jwt_jwks_url:
+        unset.append("JWT_SECRET")
+    if identity.secret_key is None:
+        unset.append("SECRET_KEY")
+    return unset
+
+
+def _read_secrets(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    pairs = (line.partition("=") for line in path.read_text().splitlines())
+    return {name.strip(): value.strip() for name, sep, value in pairs if sep and name.strip()}
+
+
+def _write_secrets(path: Path, values: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    # created 0600 from the start: the secrets are never readable by others, even briefly
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("".join(f"{name}={value}\n" for name, value in values.items()))
+    os.replace(partial, path)

@@ -10,7 +10,18 @@ from pathlib import Path
 
 import jwt
 
+import liveclass
+
 JWT_SECRET = "cli-platform-secret-0123456789-abcdef"
+
+
+def source_path() -> str:
+    """PYTHONPATH that makes a child process import this very liveclass.
+
+    The children run in a temporary directory, where a relative ``PYTHONPATH=src`` would
+    name nothing and they would silently import whichever liveclass is installed."""
+    here = str(Path(liveclass.__file__).resolve().parents[1])
+    return os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -21,6 +32,7 @@ def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
         JWT_SECRET=JWT_SECRET,
         SECRET_KEY="k" * 40,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/cli.db",
+        PYTHONPATH=source_path(),
     )
     clean.update(env)
     return subprocess.run(

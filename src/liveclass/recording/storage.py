@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
+from liveclass.config import S3_EXTRA_HINT
 from liveclass.recording.errors import ObjectMissing, StorageError
 
 CHUNK_BYTES = 256 * 1024
@@ -139,7 +140,10 @@ class S3Storage:
         access_key: str | None = None,
         secret_key: str | None = None,
     ) -> None:
-        import boto3  # optional: only S3 deployments need it
+        try:
+            import boto3  # optional: only S3 deployments need it
+        except ModuleNotFoundError as exc:
+            raise StorageError(f"S3 storage needs boto3: {S3_EXTRA_HINT}") from exc
 
         self.bucket = bucket
         self.prefix = prefix.strip("/")
