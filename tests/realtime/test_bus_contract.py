@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+
 import pytest
 
 from liveclass.realtime.bus import Bus, BusMessage, MemoryBus, RedisBus
