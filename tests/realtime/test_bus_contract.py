@@ -53,7 +53,7 @@ async def until(check: Callable[[], bool], within: float = 5.0) -> None:
 
 
 async def test_a_message_reaches_the_subscribed_handler_unchanged(make_bus: BusFactory) -> None:
-    bus, got = make_bus(), []
+    bus, got = make_bus(), Received()
     await bus.start(recorder(got))
     await bus.subscribe("room:a")
     message = {"op": "chat", "text": "héllo ✓", "n": 3, "nested": {"list": [1, None, True]}}
@@ -63,7 +63,7 @@ async def test_a_message_reaches_the_subscribed_handler_unchanged(make_bus: BusF
 
 
 async def test_messages_of_a_channel_arrive_in_the_order_published(make_bus: BusFactory) -> None:
-    bus, got = make_bus(), []
+    bus, got = make_bus(), Received()
     await bus.start(recorder(got))
     await bus.subscribe("room:a")
     for n in range(200):
@@ -73,7 +73,7 @@ async def test_messages_of_a_channel_arrive_in_the_order_published(make_bus: Bus
 
 
 async def test_only_subscribed_channels_are_delivered(make_bus: BusFactory) -> None:
-    bus, got = make_bus(), []
+    bus, got = make_bus(), Received()
     await bus.start(recorder(got))
     await bus.subscribe("room:a")
     await bus.publish("room:other", {"n": 0})
@@ -105,7 +105,7 @@ async def nobody_listens(bus: Bus, channel: str, request: pytest.FixtureRequest)
 async def test_an_unsubscribed_channel_is_no_longer_delivered(
     make_bus: BusFactory, request: pytest.FixtureRequest
 ) -> None:
-    bus, got = make_bus(), []
+    bus, got = make_bus(), Received()
     await bus.start(recorder(got))
     await bus.subscribe("room:a")
     await bus.subscribe("room:b")
@@ -120,7 +120,7 @@ async def test_an_unsubscribed_channel_is_no_longer_delivered(
 
 
 async def test_a_failing_handler_loses_only_that_message(make_bus: BusFactory) -> None:
-    bus, got = make_bus(), []
+    bus, got = make_bus(), Received()
 
     async def handle(channel: str, message: BusMessage) -> None:
         if message.get("poison"):
@@ -137,7 +137,7 @@ async def test_a_failing_handler_loses_only_that_message(make_bus: BusFactory) -
 
 
 async def test_a_closed_bus_delivers_nothing_more(make_bus: BusFactory) -> None:
-    bus, got = make_bus(), []
+    bus, got = make_bus(), Received()
     await bus.start(recorder(got))
     await bus.subscribe("room:a")
     await bus.publish("room:a", {"n": 1})
