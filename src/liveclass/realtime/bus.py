@@ -36,7 +36,11 @@ class Bus(Protocol):
 
 
 class MemoryBus:
-    """One process: publishing calls the handler directly, in order."""
+    """One process: publishing calls the handler directly, in order.
+
+    A handler that fails is logged and the publisher carries on, as with Redis: what one
+    node fails to deliver must not fail the sender's own request.
+    """
 
     def __init__(self) -> None:
         self._handler: Handler | None = None
@@ -52,8 +56,12 @@ class MemoryBus:
         self._channels.discard(channel)
 
     async def publish(self, channel: str, message: BusMessage) -> None:
-        if self._handler is not None and channel in self._channels:
+        if self._handler is None or channel not in self._channels:
+            return
+        try:
             await self._handler(channel, message)
+        except Exception:
+            log.exception("bus handler failed on %s", channel)
 
     async def close(self) -> None:
         self._handler = None
