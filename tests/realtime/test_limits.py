@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from liveclass.realtime.protocol import MAX_DEPTH
 from tests.realtime.conftest import Classroom, Peer, eventually
@@ -115,3 +119,32 @@ async def test_a_mesh_call_setup_burst_of_candidates_all_goes_through(
         await eventually(count, within=10)
     assert newcomer.of_type("error") == []
     assert not newcomer.closed.is_set()
+
+
+@asynccontextmanager
+async def _table_missing(database_url: str, table: str) -> AsyncIterator[None]:
+    """The database loses a table for a while: the server's next write to it fails."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+        await engine.dispose()
+
+
+async def test_a_server_failure_handling_a_message_closes_with_1011_not_1006(
+    classroom: Classroom,
+) -> None:
+    await classroom.create()
+    host = await classroom.enter()
+    # starting the class records an outbox event; that write fails
+    async with _table_missing(classroom.node.settings.database_url, "outbox_events"):
+        await host.send({"type": "start_session"})
+        code, reason = await host.wait_closed()
+    assert (code, reason.split(":")[0]) == (1011, "INTERNAL_ERROR")
+    again = await classroom.open(host.join)
+    await again.send({"type": "start_session"})
+    await again.wait_type("session_started")
