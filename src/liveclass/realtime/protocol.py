@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Literal
 
 from liveclass.domain.roles import Role
@@ -177,17 +178,15 @@ def parse(raw: str) -> ClientMessage:
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def _nesting(raw: str) -> int:
     """How deep the arrays and objects of ``raw`` nest, found before decoding it."""
     if raw.count("[") + raw.count("{") <= MAX_DEPTH:
         return 0  # the common case: too few brackets to be too deep, wherever they are
-    depth = deepest = 0
-    for bracket in _BRACKET.findall(_JSON_STRING.sub("", raw)):
-        depth += 1 if bracket in "[{" else -1
-        deepest = max(deepest, depth)
-    return deepest
+    brackets = _BRACKET.findall(_JSON_STRING.sub("", raw))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
 class _Fields:
