@@ -16,7 +16,11 @@ from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
 from liveclass.api.schemas import JoinBody
 from liveclass.config import Settings
-from liveclass.control.expiry import expire_forever, purge_recordings_forever
+from liveclass.control.expiry import (
+    expire_forever,
+    purge_recordings_forever,
+    watch_nodes_forever,
+)
 from liveclass.domain.errors import Unavailable
 from liveclass.notify.webhooks import WebhookSender
 from liveclass.realtime.bus import create_bus
@@ -35,7 +39,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
-        workers = _background_workers(services)
+        workers = _background_workers(services, hub)
         try:
             yield
         finally:
@@ -87,9 +91,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     return app
 
 
-def _background_workers(services: Services) -> list[asyncio.Task[None]]:
-    """Expiry of empty overdue sessions, recording retention, and webhook delivery."""
+def _background_workers(services: Services, hub: Hub) -> list[asyncio.Task[None]]:
+    """The heartbeat, expiry of empty overdue sessions, recording retention, and webhooks."""
     tasks = [
+        asyncio.create_task(watch_nodes_forever(services, hub), name="liveclass-heartbeat"),
         asyncio.create_task(expire_forever(services), name="liveclass-expiry"),
         asyncio.create_task(purge_recordings_forever(services), name="liveclass-retention"),
     ]

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     ws_max_message_bytes: int = Field(default=16_384, ge=1024)
     ws_messages_per_second: float = Field(default=20.0, gt=0)
     ws_burst: int = Field(default=40, ge=1)
+    # Every node beats this often in the database; one silent for NODE_EXPIRY_SECONDS is
+    # dead, and another node closes the attendance it left open as of its last beat.
+    node_heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
+    node_expiry_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     @field_validator(
         "stun_urls", "turn_urls", "janus_urls", "recorder_ice_addresses", mode="before"
@@ -175,6 +179,13 @@ class Settings(BaseSettings):
             raise ValueError(f"RECORDING_STORAGE=s3 needs boto3: {S3_EXTRA_HINT}")
         if self.default_provider == "janus" and not self.janus_urls:
             raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
+        return self
+
+    @model_validator(mode="after")
+    def _expiry_outlasts_beats(self) -> Settings:
+        # A single late beat (a slow database, a pause) must not make a live node dead.
+        if self.node_expiry_seconds < 2 * self.node_heartbeat_seconds:
+            raise ValueError("NODE_EXPIRY_SECONDS must be at least twice NODE_HEARTBEAT_SECONDS")
         return self
 
     @cached_property

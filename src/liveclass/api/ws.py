@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 
 from fastapi import APIRouter, WebSocket
@@ -18,6 +19,8 @@ from liveclass.realtime.connection import Close, Connection
 from liveclass.realtime.errors import CloseError
 from liveclass.realtime.hub import Hub
 from liveclass.realtime.protocol import CloseCode
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["realtime"])
 
@@ -56,11 +59,17 @@ async def _serve(websocket: WebSocket, hub: Hub, conn: Connection) -> None:
         for task in (reader, writer):
             task.cancel()
         await asyncio.gather(reader, writer, return_exceptions=True)
-    # The reader ended on a rule (flood, size): let the writer's close frame go out.
-    if reader.done() and not reader.cancelled() and isinstance(reader.exception(), CloseError):
-        exc = reader.exception()
-        assert isinstance(exc, CloseError)
+    if not reader.done() or reader.cancelled() or reader.exception() is None:
+        return
+    exc = reader.exception()
+    if isinstance(exc, CloseError):
+        # The reader ended on a rule (flood, size): let the writer's close frame go out.
         await _close(websocket, exc.close_code, exc.reason)
+        return
+    # Anything else is our failure: say so with a close frame, not a dropped TCP connection
+    # (1006), which the client cannot tell from a network failure.
+    log.error("classroom socket %s failed", conn.id, exc_info=exc)
+    await _close(websocket, CloseCode.INTERNAL, "INTERNAL_ERROR: the server failed; reconnect.")
 
 
 async def _read(websocket: WebSocket, hub: Hub, conn: Connection) -> None:

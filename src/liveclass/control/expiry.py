@@ -1,11 +1,16 @@
-"""Ends live sessions that are past their slot and empty, in the background of each node."""
+"""Background sweeps of each node: sessions past their slot and empty end, recordings past
+retention go, and nodes that stopped beating are found dead and their attendance closed."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from liveclass.control.sessions import expire_overdue
+from liveclass.db import nodes
+from liveclass.db.types import utcnow
+from liveclass.realtime.hub import Hub
 from liveclass.recording.service import purge_expired
 from liveclass.services import Services
 
@@ -36,3 +41,37 @@ async def purge_recordings_forever(services: Services, *, every_seconds: float =
             if purged:
                 log.info("deleted %d recording(s) past retention", purged)
         await asyncio.sleep(every_seconds)
+
+
+async def watch_nodes_forever(services: Services, hub: Hub) -> None:
+    """Beat every NODE_HEARTBEAT_SECONDS and bury the nodes silent for NODE_EXPIRY_SECONDS."""
+    while True:
+        await asyncio.sleep(services.settings.node_heartbeat_seconds)
+        try:
+            await hub.beat()
+            await bury_dead_nodes(services, hub)
+        except Exception:  # the database may be away for a moment; beat again later
+            log.exception("node heartbeat failed")
+
+
+async def bury_dead_nodes(services: Services, hub: Hub) -> list[str]:
+    """Close what silent nodes left open as of their last beat, drop their sockets from the
+    rooms, and end the overdue classes that nobody is in any more. Several nodes may run
+    it: each dead node is buried by one."""
+    now = utcnow()
+    cutoff = now - timedelta(seconds=services.settings.node_expiry_seconds)
+    async with services.db.transaction() as tx:
+        silent = await nodes.silent_since(tx, cutoff=cutoff, besides=hub.node_id)
+    buried: list[str] = []
+    for dead in silent:
+        async with services.db.transaction() as tx:
+            sessions = await nodes.bury(tx, dead, at=now)
+        if sessions is None:
+            continue
+        log.warning("node %s dead since %s: its attendance closed", dead.node_id, dead.last_seen_at)
+        await hub.node_gone(dead.node_id, sessions)
+        buried.append(dead.node_id)
+    if buried:
+        # The dead node's people were what kept its overdue classes going.
+        await expire_overdue(services)
+    return buried

@@ -6,21 +6,27 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 
 from liveclass.db.database import Transaction
 from liveclass.db.tables import AttendanceIntervalRow
-from liveclass.db.types import utcnow
+from liveclass.db.types import UTCDateTime, utcnow
 
 
 async def open_interval(
-    tx: Transaction, *, session_id: uuid.UUID, participant_id: uuid.UUID, connection_id: str
+    tx: Transaction,
+    *,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    connection_id: str,
+    node_id: str = "",
 ) -> None:
     tx.add(
         AttendanceIntervalRow(
             session_id=session_id,
             participant_id=participant_id,
             connection_id=connection_id,
+            node_id=node_id,
             started_at=utcnow(),
         )
     )
@@ -59,19 +65,26 @@ async def close_session(
     )
 
 
-async def close_orphans(
-    tx: Transaction, *, connection_ids_alive: set[str], node_prefix: str
-) -> None:
-    """Close intervals this node left open (a crash, a restart): their sockets are gone."""
-    rows = await tx.scalars(
-        select(AttendanceIntervalRow)
+async def close_node(tx: Transaction, *, node_id: str, at: datetime) -> list[uuid.UUID]:
+    """Close the intervals ``node_id`` left open, at ``at`` (when it was last alive); an
+    interval opened after that closes where it started. Returns the sessions concerned."""
+    sessions = await tx.scalars(
+        select(AttendanceIntervalRow.session_id)
+        .where(AttendanceIntervalRow.node_id == node_id)
         .where(AttendanceIntervalRow.ended_at.is_(None))
-        .where(AttendanceIntervalRow.connection_id.startswith(node_prefix))
+        .distinct()
     )
-    now = utcnow()
-    for row in rows:
-        if row.connection_id not in connection_ids_alive:
-            row.ended_at = now
+    affected = list(sessions)
+    if affected:
+        started = AttendanceIntervalRow.started_at
+        await tx.execute(
+            update(AttendanceIntervalRow)
+            .where(AttendanceIntervalRow.node_id == node_id)
+            .where(AttendanceIntervalRow.ended_at.is_(None))
+            .values(ended_at=case((started > at, started), else_=literal(at, UTCDateTime())))
+            .execution_options(synchronize_session=False)
+        )
+    return affected
 
 
 async def seconds_by_participant(

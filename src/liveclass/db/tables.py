@@ -91,7 +91,10 @@ class AttendanceIntervalRow(Base):
     """One span a participant was connected to the classroom (opened on connect)."""
 
     __tablename__ = "attendance_intervals"
-    __table_args__ = (Index("ix_attendance_open", "participant_id", "ended_at"),)
+    __table_args__ = (
+        Index("ix_attendance_open", "participant_id", "ended_at"),
+        Index("ix_attendance_node_open", "node_id", "ended_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(
@@ -101,8 +104,22 @@ class AttendanceIntervalRow(Base):
         ForeignKey("participants.id", ondelete="CASCADE")
     )
     connection_id: Mapped[str] = mapped_column(String(64))
+    # The node holding the socket: when it dies, another node closes what it left open.
+    node_id: Mapped[str] = mapped_column(String(128), server_default="")
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NodeRow(Base):
+    """One liveclass node and its heartbeat: a node that stops beating is dead."""
+
+    __tablename__ = "nodes"
+
+    node_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by the node that found it dead and closed its attendance (at ``last_seen_at``).
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IdempotencyKeyRow(Base):

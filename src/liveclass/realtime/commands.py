@@ -6,6 +6,7 @@ changes), never what the client or its token claims.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from datetime import UTC, datetime
@@ -20,6 +21,9 @@ from liveclass.realtime import protocol as p
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.errors import CloseError, ProtocolError, UserError
 from liveclass.realtime.hub import Hub
+from liveclass.realtime.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
 
 _SIGNALING = (p.Offer, p.Answer, p.Candidate)
 # A receive-only participant must not offer to send media in its answers.
@@ -40,18 +44,31 @@ async def _handle(hub: Hub, conn: Connection, raw: str) -> None:
         raise CloseError(
             p.CloseCode.TOO_BIG, "MESSAGE_TOO_BIG", f"Messages are limited to {limit} bytes."
         )
-    message = p.parse(raw)
-    _check_rate(conn, message)
+    message = _parse(conn, raw)
+    _check_rate(conn.signal_bucket if isinstance(message, _SIGNALING) else conn.chat_bucket)
     if conn.state is ConnectionState.WAITING and not isinstance(message, p.Ping):
         raise UserError("WAITING", "You are in the waiting room until the host admits you.")
     await _dispatch(hub, conn, message)
 
 
-def _check_rate(conn: Connection, message: p.ClientMessage) -> None:
-    bucket = conn.signal_bucket if isinstance(message, _SIGNALING) else conn.chat_bucket
+def _parse(conn: Connection, raw: str) -> p.ClientMessage:
+    """The typed message; a refused frame costs a message of the chat bucket (or garbage
+    would flood for free), and no failure of parsing reaches the socket as a crash."""
+    try:
+        return p.parse(raw)
+    except ProtocolError:
+        _check_rate(conn.chat_bucket)
+        raise
+    except Exception as exc:  # a validator bug must not drop the socket with 1006
+        log.exception("parsing a client frame failed")
+        _check_rate(conn.chat_bucket)
+        raise ProtocolError("BAD_MESSAGE", "The message could not be read.") from exc
+
+
+def _check_rate(bucket: TokenBucket) -> None:
     if bucket.allow():
         return
-    if bucket.refused_in_a_row > bucket.burst:
+    if bucket.flooding:
         raise CloseError(p.CloseCode.POLICY, "FLOODING", "Too many messages; disconnected.")
     raise UserError("RATE_LIMITED", "Too many messages; this one was dropped.")
 

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from liveclass.auth.issued import AccessClaims
 from liveclass.control.participants import check_access
-from liveclass.db import attendance
+from liveclass.db import attendance, nodes
 from liveclass.db.participants import get_participant
 from liveclass.db.recordings import active_recording
 from liveclass.db.sessions import get_session
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.db.types import utcnow
 from liveclass.domain.errors import DomainError, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
@@ -54,6 +55,7 @@ class Hub:
     def __init__(self, services: Services, bus: Bus, *, node_id: str) -> None:
         self.services = services
         self.bus = bus
+        self.node_id = node_id
         self.node_prefix = node_id + "/"
         self.rooms: dict[uuid.UUID, Room] = {}
 
@@ -61,25 +63,50 @@ class Hub:
 
     async def start(self) -> None:
         await self.bus.start(self._on_bus)
-        await self._close_orphans()
+        await self._resume()
         # Everything loaded so far (modules, the app) lives as long as the process. Hiding
         # it from the cyclic collector keeps full collections short: with a thousand sockets
         # they took 70-220 ms each and showed up as fan-out latency spikes.
         gc.freeze()
 
     async def stop(self) -> None:
-        for room in list(self.rooms.values()):
-            for conn in list(room.connections.values()):
-                conn.close(1012, "RESTARTING: the server is restarting; reconnect.")
-        await self._close_orphans()
+        self._close_all("RESTARTING: the server is restarting; reconnect.")
+        # Every socket of this node is closing now: its attendance ends now, and nobody
+        # needs to find the node dead later.
+        async with self.services.db.transaction() as tx:
+            await attendance.close_node(tx, node_id=self.node_id, at=utcnow())
+            await nodes.forget(tx, node_id=self.node_id)
         await self.bus.close()
 
-    async def _close_orphans(self) -> None:
-        alive = {c for room in self.rooms.values() for c in room.connections}
+    async def _resume(self) -> None:
+        """Close what an earlier run of this node left open (a crash) as of its last beat,
+        so the downtime counts as no attendance; then beat."""
+        now = utcnow()
         async with self.services.db.transaction() as tx:
-            await attendance.close_orphans(
-                tx, connection_ids_alive=alive, node_prefix=self.node_prefix
-            )
+            alive_until = await nodes.last_alive(tx, node_id=self.node_id)
+            # No beat on record: it was found dead (all closed already) or never beat.
+            await attendance.close_node(tx, node_id=self.node_id, at=alive_until or now)
+            await nodes.beat(tx, node_id=self.node_id, at=now)
+
+    async def beat(self) -> None:
+        """Tell the other nodes this one is alive (``NODE_HEARTBEAT_SECONDS``)."""
+        async with self.services.db.transaction() as tx:
+            known = await nodes.beat(tx, node_id=self.node_id, at=utcnow())
+        if not known:
+            # Too late: another node found this one dead and closed its attendance. The
+            # sockets reconnect and are counted again from now.
+            log.warning("node %s was found dead by another node; reconnecting", self.node_id)
+            self._close_all("RESTARTING: the server was unreachable; reconnect.")
+
+    async def node_gone(self, node_id: str, session_ids: list[uuid.UUID]) -> None:
+        """Another node found ``node_id`` dead: its sockets in these rooms are gone."""
+        for session_id in session_ids:
+            await self._publish(session_id, {"op": "node_gone", "node_id": node_id})
+
+    def _close_all(self, reason: str) -> None:
+        for room in list(self.rooms.values()):
+            for conn in list(room.connections.values()):
+                conn.close(CloseCode.RESTARTING, reason)
 
     # -- sockets -----------------------------------------------------------------------
 
@@ -223,6 +250,7 @@ class Hub:
                 session_id=conn.session_id,
                 participant_id=conn.participant_id,
                 connection_id=conn.id,
+                node_id=self.node_id,
             )
         conn.state = ConnectionState.JOINED
         conn.entered = True
@@ -397,6 +425,8 @@ class Hub:
             await self._on_role(room, pid, Role(message["role"]))
         elif op == "admit":
             await self._on_admit(room, pid)
+        elif op == "node_gone":
+            self._on_node_gone(room, str(message["node_id"]))
 
     def _on_deliver(self, room: Room, message: BusMessage) -> None:
         payload = message["payload"]
@@ -408,6 +438,17 @@ class Hub:
             moderators_only=bool(message.get("moderators_only")),
         ):
             conn.push(text)
+
+    def _on_node_gone(self, room: Room, node_id: str) -> None:
+        """No ``peer_left`` came from a dead node: say it for each socket it held."""
+        prefix = node_id + "/"
+        if prefix == self.node_prefix:
+            for conn in list(room.connections.values()):
+                conn.close(CloseCode.RESTARTING, "RESTARTING: the server was unreachable.")
+            return
+        gone = [pid for pid, peer in room.peers.items() if peer.connection_id.startswith(prefix)]
+        for pid in gone:
+            self._on_deliver(room, {"payload": {"type": "peer_left", "participant_id": pid}})
 
     def _on_end(self, room: Room, reason: str) -> None:
         text = encode({"type": "session_ended", "reason": reason})

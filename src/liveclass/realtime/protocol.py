@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Literal
 
 from liveclass.domain.roles import Role
@@ -19,6 +21,9 @@ from liveclass.realtime.errors import ProtocolError
 MAX_CHAT_CHARS = 2000
 MAX_SDP_CHARS = 60_000
 MAX_CANDIDATE_CHARS = 1024
+# The deepest message of the protocol is a ``stats`` report a few levels down; the JSON
+# decoder recurses per level and raises RecursionError (no ValueError) near a thousand.
+MAX_DEPTH = 32
 
 
 class CloseCode(enum.IntEnum):
@@ -29,6 +34,8 @@ class CloseCode(enum.IntEnum):
     PROTOCOL = 1002
     POLICY = 1008  # flooding: the rate limit was exceeded again and again
     TOO_BIG = 1009
+    INTERNAL = 1011  # the server failed handling a message: transient, reconnect
+    RESTARTING = 1012  # the node is going away, or was counted out as dead: reconnect
     BAD_MESSAGE = 4400
     UNAUTHORIZED = 4401  # missing, forged, expired or stale token: refresh and retry
     FORBIDDEN = 4403  # kicked or denied: do not retry
@@ -152,9 +159,11 @@ ClientMessage = (
 
 def parse(raw: str) -> ClientMessage:
     """Turn one text frame into a typed message, or raise ``ProtocolError`` saying why not."""
+    if _nesting(raw) > MAX_DEPTH:
+        raise ProtocolError("BAD_MESSAGE", f"A message may nest at most {MAX_DEPTH} levels.")
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ProtocolError("BAD_JSON", "The message is not valid JSON.") from exc
     if not isinstance(data, dict):
         raise ProtocolError("BAD_MESSAGE", "A message must be a JSON object.")
@@ -165,6 +174,19 @@ def parse(raw: str) -> ClientMessage:
     if parser is None:
         raise ProtocolError("UNKNOWN_TYPE", f"Unknown message type {kind[:40]!r}.")
     return parser(_Fields(kind, data))
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nesting(raw: str) -> int:
+    """How deep the arrays and objects of ``raw`` nest, found before decoding it."""
+    if raw.count("[") + raw.count("{") <= MAX_DEPTH:
+        return 0  # the common case: too few brackets to be too deep, wherever they are
+    brackets = _BRACKET.findall(_JSON_STRING.sub("", raw))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
 
 
 class _Fields:
