@@ -107,10 +107,15 @@ async def test_bad_uuid(client: httpx.AsyncClient, platform: Platform, path: str
     assert r.json()["errors"][0]["field"] == "session_id"
 
 
-async def test_bad_participant_uuid(client: httpx.AsyncClient, platform: Platform) -> None:
+@pytest.mark.parametrize("ref", ["x" * 129, "a%07b", "a%00b"])
+async def test_bad_participant_reference(
+    client: httpx.AsyncClient, platform: Platform, ref: str
+) -> None:
+    # a participant is named by its id or its user id: too long or control characters
+    # is neither (an unknown but plausible one is a 404, tests/api/test_participant_refs.py)
     s = await create_session(client, platform)
     r = await client.post(
-        f"{API}/{s['id']}/participants/xyz/kick", headers=platform.auth("teacher-1", "teacher")
+        f"{API}/{s['id']}/participants/{ref}/kick", headers=platform.auth("teacher-1", "teacher")
     )
     _assert_problem(r, 422, "VALIDATION_ERROR")
     assert r.json()["errors"][0]["field"] == "participant_id"

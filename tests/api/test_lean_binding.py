@@ -158,3 +158,12 @@ async def test_token_refresh_binding(client: httpx.AsyncClient, platform: Platfo
     bad_path = await client.post(f"{API}/nope/token", headers=access)
     assert bad_path.status_code == 422
     assert _fields(bad_path) == ["session_id"]
+
+
+async def test_openapi_join_body_component_is_fastapis(app: FastAPI) -> None:
+    # the hand-bound join documents JoinBody itself (lean.document_components): the schema
+    # must be the one FastAPI would put there, seed 001's fields included
+    ours = app.openapi()["components"]["schemas"]
+    reference = _signature_document()["components"]["schemas"]
+    assert ours["JoinBody"] == reference["JoinBody"]
+    assert {"session_id", "display_name"} <= set(ours["JoinBody"]["properties"])

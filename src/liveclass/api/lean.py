@@ -23,7 +23,9 @@ from functools import cache
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.models import Schema
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from liveclass.api.deps import bearer_token, caller_by_token
@@ -141,7 +143,13 @@ def components_of(*models: type[BaseModel]) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=_REF)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
-    return schemas
+    return {name: _as_fastapi_writes(schema) for name, schema in schemas.items()}
+
+
+def _as_fastapi_writes(schema: dict[str, Any]) -> Any:
+    # FastAPI passes its document through its OpenAPI model without the None values, so an
+    # optional field's `"default": null` is not in it; the same pass here keeps ours equal
+    return jsonable_encoder(Schema.model_validate(schema), by_alias=True, exclude_none=True)
 
 
 def _path_uuid_parameter(name: str) -> dict[str, Any]:

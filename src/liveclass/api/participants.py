@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import AfterValidator
 
 from liveclass.api.deps import CallerDep, ServicesDep, actor_of, bearer_token
 from liveclass.api.lean import body_of, caller_of, documented, path_uuid, services_of
@@ -16,11 +17,22 @@ from liveclass.control import participants as control
 from liveclass.db import attendance
 from liveclass.db import participants as queries
 from liveclass.db.tables import ParticipantRow
-from liveclass.domain.errors import Unauthorized
+from liveclass.domain import validation
+from liveclass.domain.errors import Invalid, Unauthorized
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Role
 
 router = APIRouter(tags=["participants"])
+
+ParticipantPath = Annotated[
+    str,
+    Path(
+        description="The participant's id, or the platform's user id of a participant of "
+        "this session (a value that reads as a UUID is first taken as a participant id).",
+        max_length=validation.EXTERNAL_ID_MAX,
+    ),
+    AfterValidator(validation.external_id),
+]
 
 
 @router.post(
@@ -35,12 +47,18 @@ async def join_session(request: Request) -> Response:
     session_id = path_uuid(request, "session_id")
     caller = await caller_of(request)
     body = await body_of(JoinBody, request) or JoinBody()
+    if body.session_id is not None and body.session_id != session_id:
+        raise Invalid("session_id must be the session of the path.", field="session_id")
     services = services_of(request)
     admission = await control.join(
         services,
         actor_of(caller),
         session_id,
-        control.JoinRequest(invite_token=body.invite_token, password=body.password),
+        control.JoinRequest(
+            invite_token=body.invite_token,
+            password=body.password,
+            display_name=body.display_name,
+        ),
     )
     return json_response(join_fields(services, admission))
 
@@ -115,7 +133,7 @@ async def list_participants(
 )
 async def change_role(
     session_id: uuid.UUID,
-    participant_id: uuid.UUID,
+    participant_id: ParticipantPath,
     body: RoleChange,
     caller: CallerDep,
     services: ServicesDep,
@@ -133,7 +151,7 @@ async def change_role(
     summary="Remove a participant for good (host and co-host)",
 )
 async def kick(
-    session_id: uuid.UUID, participant_id: uuid.UUID, caller: CallerDep, services: ServicesDep
+    session_id: uuid.UUID, participant_id: ParticipantPath, caller: CallerDep, services: ServicesDep
 ) -> ParticipantOut:
     row = await control.kick(services, actor_of(caller), session_id, participant_id)
     return await _participant_out(services, row)
@@ -147,7 +165,7 @@ async def kick(
 )
 async def admit(
     session_id: uuid.UUID,
-    participant_id: uuid.UUID,
+    participant_id: ParticipantPath,
     caller: CallerDep,
     services: ServicesDep,
     body: AdmitBody | None = None,

@@ -8,14 +8,17 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
 )
 
+from liveclass.domain import validation
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Role
@@ -31,9 +34,38 @@ Title = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200, pattern=NO_NUL)
 ]
 Description = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)]
+
+
+def _integer_as_text(value: object) -> object:
+    # Platforms send their own ids as JSON numbers too (seed 001's `owner_id: 1`); here an
+    # id is always its text.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
 ExternalId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=NO_NUL)
+    str,
+    StringConstraints(strip_whitespace=True),
+    AfterValidator(validation.external_id),
+    BeforeValidator(_integer_as_text),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": validation.EXTERNAL_ID_MAX,
+                    "pattern": NO_CONTROL,
+                },
+                {"type": "integer"},
+            ],
+            "description": "The platform's own id (any text, or an integer taken as its text).",
+        }
+    ),
 ]
+"""A platform's course, owner, user or booking id, wherever one enters the API."""
 Password = Annotated[str, StringConstraints(min_length=4, max_length=128, pattern=NO_NUL)]
 Duration = Annotated[int, Field(ge=15, le=480, description="Minutes")]
 Capacity = Annotated[int, Field(ge=1, le=1000)]
@@ -46,9 +78,16 @@ def _iso_only(value: object) -> object:
     return value
 
 
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_only)]
+# Every instant that enters the API is one of these two: checked against the years liveclass
+# accepts and turned into UTC (validation.utc_instant), so no later step (the database, the
+# end of a class) can overflow. Bodies need a zone; a filter without one means UTC.
+UtcDateTime = Annotated[
+    AwareDatetime, AfterValidator(validation.utc_instant), BeforeValidator(_iso_only)
+]
+UtcDateTimeFilter = Annotated[
+    datetime, AfterValidator(validation.utc_instant), BeforeValidator(_iso_only)
+]
 SortKey = Literal["scheduled_at", "-scheduled_at", "created_at", "-created_at", "title", "-title"]
-QueryId = Annotated[str, StringConstraints(max_length=128, pattern=NO_NUL)]
 
 
 class SessionQuery(BaseModel):
@@ -59,14 +98,14 @@ class SessionQuery(BaseModel):
 
     page: int = Field(default=1, ge=1, le=100_000)
     page_size: int = Field(default=20, ge=1, le=100)
-    course_id: QueryId | None = None
-    owner_id: QueryId | None = None
-    instructor: QueryId | None = Field(default=None, description="Alias of owner_id")
+    course_id: ExternalId | None = None
+    owner_id: ExternalId | None = None
+    instructor: ExternalId | None = Field(default=None, description="Alias of owner_id")
     status: SessionStatus | None = None
     session_type: Annotated[str, StringConstraints(max_length=16, pattern=NO_NUL)] | None = None
     is_public: bool | None = None
-    from_: IsoDateTime | None = Field(default=None, alias="from")
-    to: IsoDateTime | None = None
+    from_: UtcDateTimeFilter | None = Field(default=None, alias="from")
+    to: UtcDateTimeFilter | None = None
     search: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] | None = None
     sort: SortKey = "scheduled_at"
 
@@ -83,7 +122,7 @@ class SessionCreate(_Strict):
         default=None, description="The platform's booking; one session per booking."
     )
     session_type: SessionType = "lesson"
-    scheduled_at: AwareDatetime = Field(description="Start time; must not be in the past.")
+    scheduled_at: UtcDateTime = Field(description="Start time; must not be in the past.")
     duration: Duration = 60
     max_participants: Capacity = 100
     is_public: bool = True
@@ -113,7 +152,7 @@ class SessionUpdate(_Strict):
     course_id: ExternalId | None = None
     booking_id: ExternalId | None = None
     session_type: SessionType | None = _OMITTABLE
-    scheduled_at: AwareDatetime | None = _OMITTABLE
+    scheduled_at: UtcDateTime | None = _OMITTABLE
     duration: Duration | None = _OMITTABLE
     max_participants: Capacity | None = _OMITTABLE
     is_public: bool | None = _OMITTABLE
@@ -172,9 +211,24 @@ class Page(BaseModel, Generic[T]):
     total_pages: int
 
 
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=validation.DISPLAY_NAME_MAX),
+    AfterValidator(validation.display_name),
+]
+
+
 class JoinBody(_Strict):
+    session_id: uuid.UUID | None = Field(
+        default=None, description="Optional (seed 001 repeats it); must be the path's id."
+    )
     invite_token: Annotated[str, StringConstraints(max_length=2048)] | None = None
     password: Annotated[str, StringConstraints(max_length=128)] | None = None
+    display_name: DisplayName | None = Field(
+        default=None,
+        description="The name shown in the class (1-100 characters, trimmed; no control "
+        "characters). Default: the name in the platform's token.",
+    )
 
 
 class PermissionsOut(BaseModel):
@@ -194,11 +248,19 @@ class JoinOut(BaseModel):
     role: Role
     status: ParticipantStatus
     permissions: PermissionsOut
+    can_publish: bool = Field(description="permissions.can_publish (seed 001 reads it here).")
+    can_subscribe: bool = Field(description="permissions.can_subscribe.")
     access_token: str = Field(description="For the realtime channel; short-lived.")
     expires_at: datetime
-    ws_url: str
+    ws_url: str = Field(description="The classroom WebSocket of this session.")
+    server_url: str = Field(
+        description="Where the realtime and media connection goes: ws_url for mesh and "
+        "Janus sessions; a media server's own URL for a backend whose clients connect to it "
+        "directly (its grant in `media` names it as `server_url`)."
+    )
     classroom_url: str
     media: dict[str, object]
+    message: str = Field(description="Joined, or waiting for the host to admit you.")
 
 
 class ParticipantOut(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
@@ -117,8 +116,8 @@ async def list_sessions(request: Request) -> Response:
         status=query.status.value if query.status else None,
         session_type=query.session_type,
         is_public=query.is_public,
-        scheduled_from=_as_utc(query.from_),
-        scheduled_to=_as_utc(query.to),
+        scheduled_from=query.from_,  # in UTC already (schemas.UtcDateTimeFilter)
+        scheduled_to=query.to,
         search=query.search,
     )
     page, page_size = query.page, query.page_size
@@ -136,13 +135,6 @@ async def list_sessions(request: Request) -> Response:
             "total_pages": total_pages(total, page_size),
         }
     )
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    # A date or time without a zone in a filter means UTC (our times are all UTC).
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @router.get("/sessions/{session_id}", response_model=SessionOut, responses=PROBLEMS)

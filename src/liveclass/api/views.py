@@ -16,6 +16,7 @@ from liveclass.control.actor import Actor
 from liveclass.control.participants import Admission
 from liveclass.db.sessions import SHOWN_FIELDS, SessionRecord, shown_of
 from liveclass.db.tables import LiveSessionRow
+from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Permissions, Role
 from liveclass.services import Services
 
@@ -123,7 +124,8 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
     for the serialiser)."""
     me = admission.participant
     role = Role(me.role)
-    ws_base = services.settings.base_url.replace("http", "ws", 1)
+    permissions = Permissions.for_role(role)
+    ws_url = classroom_socket_url(services, admission.session.id)
     return dict(
         session_id=str(admission.session.id),
         participant_id=str(me.id),
@@ -131,13 +133,36 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
         name=me.name,
         role=role.value,
         status=me.status,
-        permissions=Permissions.for_role(role).as_dict(),
+        permissions=permissions.as_dict(),
+        can_publish=permissions.can_publish,
+        can_subscribe=permissions.can_subscribe,
         access_token=admission.access_token,
         expires_at=datetime.fromtimestamp(admission.expires_at, UTC),
-        ws_url=f"{ws_base}/api/v1/sessions/{admission.session.id}/ws",
+        ws_url=ws_url,
+        server_url=_server_url(admission.media) or ws_url,
         classroom_url=f"{classroom_url(services, me.session_id)}#token={admission.access_token}",
         media=admission.media,
+        message=_JOIN_MESSAGES[ParticipantStatus(me.status)],
     )
+
+
+def classroom_socket_url(services: Services, session_id: object) -> str:
+    """The classroom WebSocket of a session, from PUBLIC_BASE_URL (https gives wss)."""
+    ws_base = services.settings.base_url.replace("http", "ws", 1)
+    return f"{ws_base}/api/v1/sessions/{session_id}/ws"
+
+
+def _server_url(media: dict[str, Any]) -> str | None:
+    # A backend whose clients connect to its media server themselves (LiveKit) names that
+    # server in its grant; with mesh and Janus everything starts at the classroom socket.
+    url = media.get("server_url")
+    return url if isinstance(url, str) and url else None
+
+
+_JOIN_MESSAGES = {
+    ParticipantStatus.JOINED: "Joined session successfully",
+    ParticipantStatus.WAITING: "You are in the waiting room; the host will admit you.",
+}
 
 
 def total_pages(total: int, page_size: int) -> int:

@@ -38,11 +38,21 @@ from liveclass.services import Services
 AnySession = LiveSessionRow | SessionRecord
 AnyParticipant = ParticipantRow | ParticipantRecord
 
+ParticipantRef = uuid.UUID | str
+"""Whom a moderation names. A UUID is a participant id (the realtime channel's way). Text
+is what the REST paths take (seed 001 names people by the platform's user id there): a
+participant id of this session when it reads as a UUID and one has it, otherwise the user
+id of a participant of this session, compared exactly. Participant ids come first, so a
+platform whose user ids are UUIDs still reaches each person by either id, and the rare user
+id equal to another participant's id names that participant (reach its owner by their own
+participant id)."""
+
 
 @dataclass(frozen=True, slots=True)
 class JoinRequest:
     invite_token: str | None = None
     password: str | None = None
+    display_name: str | None = None  # the name to show in the class (checked by the caller)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,11 @@ _JOIN_ATTEMPTS = 3
 async def join(
     services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
 ) -> Admission:
+    """Seat ``actor`` in the session, or give them their seat again. The seat carries the
+    name they join under (``display_name``, else the platform's), which the participant
+    list, the classroom roster and chat, the stats and the media server all show."""
+    if request.display_name is not None:
+        actor = replace(actor, name=request.display_name)
     async with services.db.reader() as conn:
         found = await queries.seat_of_user(conn, session_id, actor.user_id)
     if found is not None:
@@ -400,10 +415,10 @@ async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> Part
 
 
 async def kick(
-    services: Services, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID
+    services: Services, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef
 ) -> ParticipantRow:
     async with services.db.transaction() as tx:
-        session, target = await _moderated_target(tx, actor, session_id, participant_id)
+        session, target = await _moderated_target(tx, actor, session_id, participant)
         if target.status != ParticipantStatus.KICKED:
             check_participant_transition(ParticipantStatus(target.status), ParticipantStatus.KICKED)
             now = utcnow()
@@ -425,13 +440,13 @@ async def kick(
 
 
 async def change_role(
-    services: Services, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role
+    services: Services, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef, role: Role
 ) -> ParticipantRow:
     async with services.db.transaction() as tx:
         session = await _session(tx, session_id, for_update=True)
         me = await queries.get_by_user(tx, session_id, actor.user_id)
         actor_role = require_moderator(actor, session, me)
-        target = await _target(tx, session_id, participant_id)
+        target = await _target(tx, session_id, participant)
         if not may_assign(actor_role, role) or not outranks(actor_role, Role(target.role)):
             raise NotAllowed(
                 f"A {actor_role.value} cannot make a {target.role} a {role.value}.",
@@ -458,12 +473,12 @@ async def admit(
     services: Services,
     actor: Actor,
     session_id: uuid.UUID,
-    participant_id: uuid.UUID,
+    participant: ParticipantRef,
     *,
     admit: bool,
 ) -> ParticipantRow:
     async with services.db.transaction() as tx:
-        session, target = await _moderated_target(tx, actor, session_id, participant_id)
+        session, target = await _moderated_target(tx, actor, session_id, participant)
         if target.status != ParticipantStatus.WAITING:
             raise Conflict("This participant is not waiting.", code="NOT_WAITING")
         if admit:
@@ -488,12 +503,12 @@ async def admit(
 
 
 async def _moderated_target(
-    tx: Transaction, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID
+    tx: Transaction, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef
 ) -> tuple[LiveSessionRow, ParticipantRow]:
     session = await _session(tx, session_id, for_update=True)
     me = await queries.get_by_user(tx, session_id, actor.user_id)
     actor_role = require_moderator(actor, session, me)
-    target = await _target(tx, session_id, participant_id)
+    target = await _target(tx, session_id, participant)
     if not outranks(actor_role, Role(target.role)):
         raise NotAllowed(
             f"A {actor_role.value} cannot moderate a {target.role}.", code="ROLE_NOT_ALLOWED"
@@ -501,13 +516,23 @@ async def _moderated_target(
     return session, target
 
 
-async def _target(
-    tx: Transaction, session_id: uuid.UUID, participant_id: uuid.UUID
-) -> ParticipantRow:
-    target = await queries.get_participant(tx, session_id, participant_id)
+async def _target(tx: Transaction, session_id: uuid.UUID, ref: ParticipantRef) -> ParticipantRow:
+    target = None
+    participant_id = ref if isinstance(ref, uuid.UUID) else _as_uuid(ref)
+    if participant_id is not None:
+        target = await queries.get_participant(tx, session_id, participant_id)
+    if target is None and isinstance(ref, str):
+        target = await queries.get_by_user(tx, session_id, ref)
     if target is None:
         raise NotFound("No such participant in this session.", code="PARTICIPANT_NOT_FOUND")
     return target
+
+
+def _as_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 async def _media_remove(
