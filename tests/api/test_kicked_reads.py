@@ -130,6 +130,7 @@ def _reads(c: PrivateClass) -> list[tuple[str, str]]:
         ("GET", f"{API}/recordings/{c.processing}"),
         ("GET", f"{API}/recordings/{c.processing}/download"),
         ("POST", f"{API}/sessions/{sid}/invite/rotate"),
+        ("POST", f"{API}/sessions/{sid}/leave"),
         ("POST", f"{API}/sessions/{sid}/end"),
         ("DELETE", f"{API}/recordings/{c.ready}"),
     ]
@@ -159,6 +160,7 @@ async def test_the_stranger_learns_nothing(
     sid = private_class.session_id
     assert answers[f"GET {API}/sessions/{sid}"] == (404, "SESSION_NOT_FOUND")
     assert answers[f"GET {API}/sessions/{sid}/participants"] == (404, "SESSION_NOT_FOUND")
+    assert answers[f"POST {API}/sessions/{sid}/leave"] == (404, "SESSION_NOT_FOUND")
     assert answers[f"GET {API}/recordings/{private_class.processing}/download"] == (
         404,
         "RECORDING_NOT_FOUND",

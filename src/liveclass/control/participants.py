@@ -393,8 +393,10 @@ def check_access(session: AnySession, me: AnyParticipant | None, claims: AccessC
 
 async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> ParticipantRow:
     async with services.db.transaction() as tx:
-        await _session(tx, session_id, for_update=True)  # the seat counters change
+        session = await _session(tx, session_id, for_update=True)  # the seat counters change
         me = await queries.get_by_user(tx, session_id, actor.user_id)
+        # a private class answers those it put out (and strangers) as if it did not exist
+        require_visible(actor, session, me)
         if me is None:
             raise NotFound(
                 "You are not a participant of this session.", code="PARTICIPANT_NOT_FOUND"
