@@ -9,7 +9,6 @@ dependency.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -21,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
+from tests.install.conftest import clean_env
 from tests.support.servers import free_port
 
 # static `import ... from './x.js'` and `import './x.js'`; JSDoc's import('...') is not a load
@@ -28,37 +28,10 @@ _MODULE_IMPORT = re.compile(r"""^\s*import\s+(?:[^'";]*?\s+from\s+)?['"]([^'"]+)
 _PAGE_ASSET = re.compile(r"""<(?:script[^>]*\ssrc|link[^>]*\shref)="([^"]+)\"""")
 
 
-@pytest.fixture(scope="module")
-def plain_venv() -> Path:
-    given = os.environ.get("LIVECLASS_PLAIN_VENV")
-    if not given:
-        reason = (
-            "LIVECLASS_PLAIN_VENV is not set: scripts/test builds the plain venv "
-            "(scripts/install --plain DIR) and sets it"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    venv = Path(given)
-    assert (venv / "bin" / "liveclass").is_file(), f"{venv} has no liveclass installed"
-    return venv
-
-
-def _clean_env(venv: Path, **extra: str) -> dict[str, str]:
-    """Only what any shell has: no PYTHONPATH, no secrets, no test settings."""
-    env = {
-        "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/root"),
-        "LANG": "C.UTF-8",
-    }
-    env.update(extra)
-    return env
-
-
 def _python(venv: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(venv / "bin" / "python"), "-c", code],
-        env=_clean_env(venv),
+        env=clean_env(venv),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -82,7 +55,7 @@ def served(plain_venv: Path, tmp_path: Path) -> Iterator[tuple[str, subprocess.P
     port = free_port()
     proc = subprocess.Popen(
         [str(plain_venv / "bin" / "liveclass"), "serve"],
-        env=_clean_env(plain_venv, HOST="127.0.0.1", PORT=str(port)),
+        env=clean_env(plain_venv, HOST="127.0.0.1", PORT=str(port)),
         cwd=tmp_path,  # no .env here: the embedded defaults
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -119,7 +92,7 @@ def _token(venv: Path, cwd: Path) -> str:
     # the token command signs with the secret the server generated in ./var
     result = subprocess.run(
         [str(venv / "bin" / "liveclass"), "token", "--sub", "t1", "--roles", "teacher"],
-        env=_clean_env(venv),
+        env=clean_env(venv),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -185,7 +158,7 @@ def test_first_start_says_where_it_keeps_the_secrets(
 def test_s3_storage_without_the_extra_names_it(plain_venv: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [str(plain_venv / "bin" / "liveclass"), "serve"],
-        env=_clean_env(plain_venv, RECORDING_STORAGE="s3", S3_BUCKET="recordings", PORT="1"),
+        env=clean_env(plain_venv, RECORDING_STORAGE="s3", S3_BUCKET="recordings", PORT="1"),
         cwd=tmp_path,
         capture_output=True,
         text=True,
