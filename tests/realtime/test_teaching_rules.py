@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ def test_the_table_is_the_domain_rule() -> None:
 
 def _message(action: Action, *, poll_id: str, other: str) -> tuple[dict[str, Any], str]:
     """A message exercising ``action``, and the message type that says it was done."""
-    return {
+    messages: dict[Action, tuple[dict[str, Any], str]] = {
         Action.RUN_POLLS: (
             {"type": "poll_create", "question": "Q?", "options": ["a", "b"]},
             "poll",
@@ -39,7 +40,8 @@ def _message(action: Action, *, poll_id: str, other: str) -> tuple[dict[str, Any
         Action.PRIVATE_CHAT: ({"type": "private_chat", "to": other, "text": "hi"}, "private_chat"),
         Action.SET_LOCKS: ({"type": "set_locks", "locks": {"student_chat": False}}, "locks"),
         Action.RUN_TIMER: ({"type": "timer_start", "seconds": 30}, "timer"),
-    }[action]
+    }
+    return messages[action]
 
 
 async def _as(classroom: Classroom, role: Role, host: Peer) -> Peer:
@@ -50,6 +52,10 @@ async def _as(classroom: Classroom, role: Role, host: Peer) -> Peer:
         await host.send({"type": "change_role", "participant_id": peer.pid, "role": role.value})
         await peer.wait_type("role_changed", participant_id=peer.pid)
     return peer
+
+
+def _one_of(*kinds: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda m: m.get("type") in kinds
 
 
 @pytest.mark.parametrize("role", ROLES, ids=[r.value for r in ROLES])
@@ -69,7 +75,7 @@ async def test_every_teaching_action_for_every_role(classroom: Classroom, role: 
         message, done = _message(action, poll_id=poll_id, other=other.pid)
         actor.received.clear()
         await actor.send(message)
-        reply = await actor.wait_for(lambda m: m.get("type") in (done, "error"))
+        reply = await actor.wait_for(_one_of(done, "error"))
         if row[column]:
             assert reply["type"] == done, (action, reply)
         else:
