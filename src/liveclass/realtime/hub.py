@@ -544,6 +544,23 @@ class Hub:
                 "reason": reason,
             },
         )
+        await self._leave_hand_queue(session_id, participant_id)
+
+    async def _leave_hand_queue(self, session_id: uuid.UUID, participant_id: uuid.UUID) -> None:
+        """Someone who left or was removed has no hand up any more."""
+        async with self.services.db.transaction() as tx:
+            queue = await classroom.hand_queue(tx, session_id=session_id)
+            if all(pid != participant_id for pid, _ in queue):
+                return
+            await classroom.lower_hand(tx, session_id=session_id, participant_id=participant_id)
+        payload = {
+            "type": "hand",
+            "participant_id": str(participant_id),
+            "raised": False,
+            "raised_at": None,
+            "queue": [str(pid) for pid, _ in queue if pid != participant_id],
+        }
+        await self._deliver(session_id, payload)
 
     async def role_changed(
         self, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role
