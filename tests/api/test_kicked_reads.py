@@ -121,6 +121,7 @@ def _reads(c: PrivateClass) -> list[tuple[str, str]]:
         ("GET", f"{API}/sessions/{sid}/participants"),
         ("GET", f"{API}/sessions/{sid}/participants?status=joined"),
         ("GET", f"{API}/sessions/{sid}/stats"),
+        ("GET", f"{API}/sessions/{sid}/polls"),
         ("GET", f"{API}/sessions"),
         ("GET", f"{API}/sessions?is_public=false"),
         ("GET", f"{API}/recordings"),
