@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -19,42 +16,15 @@ from liveclass.notify.webhooks import WebhookSender, verify
 from liveclass.services import build_services
 from tests.api.helpers import create_session
 from tests.conftest import Platform, make_settings
+from tests.support.webhooks import Receiver, webhook_receiver
 
 SECRET = "webhook-secret-for-tests-0123456789"
 
 
-@dataclass
-class Receiver:
-    url: str
-    fail_next: int = 0
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if state.fail_next > 0:
-                state.fail_next -= 1
-                self.send_response(503)
-            else:
-                state.received.append((dict(self.headers.items()), body))
-                self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as state:
+        yield state
 
 
 @pytest.fixture

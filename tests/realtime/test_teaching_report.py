@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,37 +14,15 @@ from liveclass.notify.webhooks import verify
 from tests.conftest import make_settings
 from tests.realtime.conftest import Classroom
 from tests.support.servers import free_port
+from tests.support.webhooks import Receiver, webhook_receiver
 
 SECRET = "webhook-secret-for-tests-0123456789"
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.url = ""
-        self.events: list[tuple[dict[str, str], bytes]] = []
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.events.append((dict(self.headers.items()), body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with webhook_receiver() as state:
+        yield state
 
 
 @pytest.fixture
@@ -63,7 +39,7 @@ def node_settings(database_url: str, receiver: Receiver) -> Settings:
 
 async def _closed_event(receiver: Receiver) -> dict[str, object]:
     for _ in range(250):
-        for headers, body in receiver.events:
+        for headers, body in receiver.received:
             event = json.loads(body)
             if event["type"] == "poll.closed":
                 assert verify(
