@@ -238,20 +238,20 @@ class Classroom {
     });
   }
 
-  setMic(/** @type {boolean} */ on) {
+  setMic(/** @type {boolean} */ on, announce = true) {
     this.camera?.getAudioTracks().forEach((t) => { t.enabled = on; });
     $('mic').setAttribute('aria-pressed', String(on));
     $('mic').textContent = on ? 'Mute' : 'Unmute';
     this.renderMediaLocks();
-    this.announceMedia();
+    if (announce) this.announceMedia();
   }
 
-  setCamera(/** @type {boolean} */ on) {
+  setCamera(/** @type {boolean} */ on, announce = true) {
     this.camera?.getVideoTracks().forEach((t) => { t.enabled = on; });
     $('camera').setAttribute('aria-pressed', String(on));
     $('camera').textContent = on ? 'Camera off' : 'Camera on';
     this.renderMediaLocks();
-    this.announceMedia();
+    if (announce) this.announceMedia();
   }
 
   async toggleScreen() {
@@ -272,7 +272,7 @@ class Classroom {
     this.announceMedia();
   }
 
-  stopScreen() {
+  stopScreen(announce = true) {
     if (!this.screen) return;
     this.media.unpublish('screen');
     this.screen.getTracks().forEach((t) => t.stop());
@@ -281,7 +281,7 @@ class Classroom {
     $('screen').setAttribute('aria-pressed', 'false');
     $('screen').textContent = 'Share screen';
     this.renderMediaLocks();
-    this.announceMedia();
+    if (announce) this.announceMedia();
   }
 
   // -- video grid ---------------------------------------------------------------------------
@@ -545,8 +545,25 @@ class Classroom {
     const note = $('lock-note');
     note.textContent = locked.length ? `The host has locked: ${locked.join(', ')}.` : '';
     note.hidden = !locked.length;
+    this.enforceMediaLocks();
     this.renderMediaLocks();
     this.renderChatTargets();
+  }
+
+  /**
+   * A lock turns off what it covers: the server refuses every media state that says a locked
+   * thing is on, so keeping it on would leave peers with a stale picture of us.
+   */
+  enforceMediaLocks() {
+    const c = this.client;
+    const on = (/** @type {string} */ id) => $(id).getAttribute('aria-pressed') === 'true';
+    const off = [];
+    if (c.lockedForMe('student_unmute') && this.camera && on('mic')) { this.setMic(false, false); off.push('microphone'); }
+    if (c.lockedForMe('student_camera') && this.camera && on('camera')) { this.setCamera(false, false); off.push('camera'); }
+    if (c.lockedForMe('student_screen') && this.screen) { this.stopScreen(false); off.push('screen share'); }
+    if (!off.length) return;
+    this.notice(`The host locked your ${off.join(', ')}: it is off now.`);
+    this.announceMedia();
   }
 
   /** A locked student may still turn things off, but not on again. */

@@ -70,23 +70,30 @@ export class TimerBadge {
     this.timer = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.ticker = undefined;
+    /** When a running timer ends by this page's clock. */
+    this.endsAt = 0;
   }
 
   /** @param {Timer | null} timer */
   set(timer) {
     this.timer = timer && timer.state !== 'stopped' ? timer : null;
+    // Counting from what is left, as of when the server said it, keeps a page whose clock
+    // is off showing the right time (`ends_at` is the server's clock).
+    const left = timer?.remaining_seconds;
+    this.endsAt = typeof left === 'number' ? Date.now() + left * 1000
+      : timer?.ends_at ? Date.parse(timer.ends_at) : Date.now();
     clearInterval(this.ticker);
     if (this.timer?.state === 'running') this.ticker = setInterval(() => this.paint(), 250);
     this.paint();
     this.controls?.setAttribute('data-state', timer?.state || 'stopped');
   }
 
-  /** Seconds left: counted from `ends_at` while running, as the server said while paused. */
+  /** Seconds left: counted down while running, as the server said while paused. */
   left() {
     const t = this.timer;
     if (!t) return 0;
     if (t.state === 'paused') return t.remaining_seconds || 0;
-    return ((t.ends_at ? Date.parse(t.ends_at) : Date.now()) - Date.now()) / 1000;
+    return (this.endsAt - Date.now()) / 1000;
   }
 
   paint() {
