@@ -160,3 +160,97 @@ class RecordingRow(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+# -- teaching tools (polls, hands, locks, timer) ----------------------------------------------
+
+
+class PollRow(Base):
+    """A poll or quiz of a session; ``options`` are ``[{id, text}]``, ``correct`` option ids."""
+
+    __tablename__ = "polls"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    question: Mapped[str] = mapped_column(String(300))
+    options: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    multiple: Mapped[bool] = mapped_column(Boolean)
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    quiz: Mapped[bool] = mapped_column(Boolean)
+    correct: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    results_visible: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PollAnswerRow(Base):
+    """One person's answer to a named (not anonymous) poll; re-answering replaces it."""
+
+    __tablename__ = "poll_answers"
+
+    poll_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    options: Mapped[list[str]] = mapped_column(JSON)
+    correct: Mapped[bool | None] = mapped_column(Boolean)  # quizzes only
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PollBallotRow(Base):
+    """That someone voted in an anonymous poll, by an opaque key (domain.polls.voter_key):
+    no participant, no choice, no time."""
+
+    __tablename__ = "poll_ballots"
+
+    poll_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    voter_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class PollCountRow(Base):
+    """The votes for one option of an anonymous poll (named polls count their answers)."""
+
+    __tablename__ = "poll_counts"
+
+    poll_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    option_id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    votes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RaisedHandRow(Base):
+    """A raised hand; the queue is the session's rows in ``raised_at`` order."""
+
+    __tablename__ = "raised_hands"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    participant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClassroomStateRow(Base):
+    """What a moderator set in the classroom: lock settings and the timer (domain.locks,
+    domain.timer, as their stored dicts)."""
+
+    __tablename__ = "classroom_state"
+
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    locks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -37,13 +37,26 @@ class Action(enum.StrEnum):
     MODERATE = "moderate"  # change roles, kick, admit, mute requests
     RECORD = "record"
     CHAT = "chat"
+    # teaching tools (docs/protocol.md)
+    RUN_POLLS = "run_polls"  # create, open, close, publish polls and quizzes
+    ANSWER_POLL = "answer_poll"
+    REACT = "react"
+    PRIVATE_CHAT = "private_chat"
+    SET_LOCKS = "set_locks"  # lock settings and "mute all"
+    RUN_TIMER = "run_timer"
 
+
+# What every participant may do with the teaching tools; moderators also run them.
+_TAKING_PART = frozenset({Action.ANSWER_POLL, Action.REACT, Action.PRIVATE_CHAT})
+_RUNNING_CLASS = frozenset({Action.RUN_POLLS, Action.SET_LOCKS, Action.RUN_TIMER})
 
 _TABLE: dict[Role, frozenset[Action]] = {
     Role.HOST: frozenset(Action),
-    Role.CO_HOST: frozenset({Action.PUBLISH, Action.SHARE_SCREEN, Action.MODERATE, Action.CHAT}),
-    Role.SPEAKER: frozenset({Action.PUBLISH, Action.SHARE_SCREEN, Action.CHAT}),
-    Role.VIEWER: frozenset({Action.CHAT}),
+    Role.CO_HOST: frozenset({Action.PUBLISH, Action.SHARE_SCREEN, Action.MODERATE, Action.CHAT})
+    | _TAKING_PART
+    | _RUNNING_CLASS,
+    Role.SPEAKER: frozenset({Action.PUBLISH, Action.SHARE_SCREEN, Action.CHAT}) | _TAKING_PART,
+    Role.VIEWER: frozenset({Action.CHAT}) | _TAKING_PART,
 }
 
 

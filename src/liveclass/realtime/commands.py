@@ -15,8 +15,10 @@ from liveclass.control import participants as participant_control
 from liveclass.control import sessions as session_control
 from liveclass.control.actor import Actor
 from liveclass.domain.errors import DomainError
+from liveclass.domain.locks import Lock
 from liveclass.domain.roles import Action, role_allows
 from liveclass.realtime import protocol as p
+from liveclass.realtime import teaching
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.errors import CloseError, ProtocolError, UserError
 from liveclass.realtime.hub import Hub
@@ -63,11 +65,15 @@ def _require(conn: Connection, action: Action, what: str) -> None:
 
 async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
     me = str(conn.participant_id)
+    if isinstance(message, teaching.TEACHING):
+        await teaching.handle(hub, conn, message)
+        return
     match message:
         case p.Offer(to=to, sdp=sdp, streams=streams):
             _require(conn, Action.PUBLISH, "send media")
             if "screen" in streams.values():
                 _require(conn, Action.SHARE_SCREEN, "share the screen")
+                teaching.check_unlocked(hub, conn, Lock.SCREEN, "screen sharing")
             await _relay(hub, conn, to, {"type": "offer", "sdp": sdp, "streams": streams})
         case p.Answer(to=to, sdp=sdp):
             if not role_allows(conn.role, Action.PUBLISH) and _SENDING_DIRECTION.search(sdp):
@@ -77,6 +83,7 @@ async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> Non
             await _relay(hub, conn, to, {"type": "candidate", "candidate": candidate})
         case p.Chat(text=text):
             _require(conn, Action.CHAT, "chat")
+            teaching.check_unlocked(hub, conn, Lock.CHAT, "the chat")
             await hub.deliver(
                 conn,
                 {
@@ -89,12 +96,13 @@ async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> Non
                 },
             )
         case p.Hand(raised=raised, participant_id=target):
-            await _hand(hub, conn, raised, target)
+            await teaching.hand(hub, conn, raised, target)
         case p.MediaState(audio=audio, video=video, screen=screen):
             if audio or video:
                 _require(conn, Action.PUBLISH, "send media")
             if screen:
                 _require(conn, Action.SHARE_SCREEN, "share the screen")
+            _check_media_locks(hub, conn, message)
             await hub.deliver(
                 conn,
                 {
@@ -127,13 +135,13 @@ async def _relay(hub: Hub, conn: Connection, to: uuid.UUID, payload: dict[str, A
     await hub.deliver(conn, payload, to=str(to))
 
 
-async def _hand(hub: Hub, conn: Connection, raised: bool, target: uuid.UUID | None) -> None:
-    if target is not None and target != conn.participant_id:
-        _require(conn, Action.MODERATE, "lower someone else's hand")
-        if raised:
-            raise UserError("FORBIDDEN", "Only the participant can raise their own hand.")
-    pid = str(target or conn.participant_id)
-    await hub.deliver(conn, {"type": "hand", "participant_id": pid, "raised": raised})
+def _check_media_locks(hub: Hub, conn: Connection, state: p.MediaState) -> None:
+    if state.audio:
+        teaching.check_unlocked(hub, conn, Lock.UNMUTE, "unmuting")
+    if state.video:
+        teaching.check_unlocked(hub, conn, Lock.CAMERA, "cameras")
+    if state.screen:
+        teaching.check_unlocked(hub, conn, Lock.SCREEN, "screen sharing")
 
 
 async def _control(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:

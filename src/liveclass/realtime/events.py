@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 from liveclass.domain.roles import Role
 
@@ -35,6 +35,13 @@ class RoomEvents(Protocol):
         """Tell everyone in the room that recording is on or off (``recording_state``)."""
         ...
 
+    async def poll_changed(
+        self, session_id: uuid.UUID, state: dict[str, Any], *, everyone: bool
+    ) -> None:
+        """Send the poll of ``state`` (control.polls) to the room, each socket its own view:
+        to everyone, or (``everyone`` False) to the moderators and the one who answered."""
+        ...
+
 
 class NoRoomEvents:
     """Used where no realtime layer runs (e.g. a CLI command)."""
@@ -60,5 +67,10 @@ class NoRoomEvents:
 
     async def recording_changed(
         self, session_id: uuid.UUID, recording_id: uuid.UUID, state: str
+    ) -> None:
+        return None
+
+    async def poll_changed(
+        self, session_id: uuid.UUID, state: dict[str, Any], *, everyone: bool
     ) -> None:
         return None

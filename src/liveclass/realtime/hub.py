@@ -14,16 +14,21 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from liveclass.auth.issued import AccessClaims
+from liveclass.control import polls as poll_control
 from liveclass.control.participants import check_access
-from liveclass.db import attendance
+from liveclass.db import attendance, classroom
+from liveclass.db import polls as poll_queries
+from liveclass.db.database import Transaction
 from liveclass.db.participants import get_participant
 from liveclass.db.recordings import active_recording
 from liveclass.db.sessions import get_session
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.domain.errors import DomainError, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
+from liveclass.domain.locks import Locks
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Action, Permissions, Role, role_allows
+from liveclass.domain.timer import Timer
 from liveclass.realtime.bus import Bus, BusMessage
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.errors import CloseError
@@ -233,9 +238,11 @@ class Hub:
             role=conn.role.value,
             instance=conn.instance,
             connection_id=conn.id,
+            hand=str(conn.participant_id) in room.hands,
         )
         room.peers[peer.participant_id] = peer
-        welcome = self._welcome(conn, session, room)
+        polls = await self._welcome_polls(conn, room)
+        welcome = self._welcome(conn, session, room, polls)
         # Messages may already be queued for a new socket; the welcome must come first.
         if first:
             conn.push_first(welcome)
@@ -247,7 +254,28 @@ class Hub:
             exclude=peer.participant_id,
         )
 
-    def _welcome(self, conn: Connection, session: LiveSessionRow, room: Room) -> str:
+    async def _welcome_polls(self, conn: Connection, room: Room) -> list[dict[str, Any]]:
+        """The polls a joined socket is shown, each with its own answer."""
+        if not room.has_polls or conn.hidden:
+            return []
+        moderator = role_allows(conn.role, Action.RUN_POLLS)
+        async with self.services.db.transaction() as tx:
+            states = await poll_control.welcome_states(tx, conn.session_id, moderator=moderator)
+        viewer = poll_control.Viewer(moderator, conn.participant_id)
+        return [
+            poll_control.for_audience(
+                state, poll_control.viewer_of_poll(self.services, viewer, state["poll"]["id"])
+            )
+            for state in states
+        ]
+
+    def _welcome(
+        self,
+        conn: Connection,
+        session: LiveSessionRow,
+        room: Room,
+        polls: list[dict[str, Any]] | None = None,
+    ) -> str:
         settings = self.services.settings
         me = str(conn.participant_id)
         # Someone in the waiting room is not in the class yet: they see nobody.
@@ -274,6 +302,10 @@ class Hub:
             "waiting": waiting,
             "recorders": sorted(r for r in room.recorders if r != me),
             "recording": room.recording,
+            "polls": polls or [],
+            "hands": room.hand_queue() if inside else [],
+            "locks": room.locks.as_dict(),
+            "timer": room.timer.as_message(datetime.now(UTC)),
             "limits": {
                 "max_message_bytes": settings.ws_max_message_bytes,
                 "messages_per_second": settings.ws_messages_per_second,
@@ -325,11 +357,24 @@ class Hub:
             sockets = await attendance.open_connections(tx, session_id=room.session_id)
             rows = [await get_participant(tx, room.session_id, pid) for pid in sockets]
             room.recording = await active_recording(tx, room.session_id) is not None
+            await self._load_teaching(tx, room)
         for row in rows:
             if row is not None and str(row.id) not in room.peers:
                 room.peers[str(row.id)] = Peer(
-                    str(row.id), row.name, row.role, connection_id=sockets[row.id]
+                    str(row.id),
+                    row.name,
+                    row.role,
+                    connection_id=sockets[row.id],
+                    hand=str(row.id) in room.hands,
                 )
+
+    async def _load_teaching(self, tx: Transaction, room: Room) -> None:
+        """The room's stored hands, locks, timer, and whether it has polls at all."""
+        state = await classroom.get_state(tx, session_id=room.session_id)
+        room.locks, room.timer = Locks.of(state.locks), Timer.of(state.timer)
+        queue = await classroom.hand_queue(tx, session_id=room.session_id)
+        room.hands = {str(pid): at.isoformat() for pid, at in queue}
+        room.has_polls = await poll_queries.has_polls(tx, session_id=room.session_id)
 
     # -- publishing ----------------------------------------------------------------------
 
@@ -397,6 +442,8 @@ class Hub:
             await self._on_role(room, pid, Role(message["role"]))
         elif op == "admit":
             await self._on_admit(room, pid)
+        elif op == "poll":
+            self._on_poll(room, message)
 
     def _on_deliver(self, room: Room, message: BusMessage) -> None:
         payload = message["payload"]
@@ -408,6 +455,25 @@ class Hub:
             moderators_only=bool(message.get("moderators_only")),
         ):
             conn.push(text)
+
+    def _on_poll(self, room: Room, message: BusMessage) -> None:
+        """Each socket gets the poll as its role may see it, with its own answer; a draft
+        and the live counts after an answer go to moderators (and the one who answered)."""
+        room.has_polls = True
+        state = message["state"]
+        everyone = bool(message.get("everyone")) and state["poll"]["status"] != "draft"
+        answered = (state.get("answered") or {}).get("participant_id")
+        for conn in room.audience(to=None, exclude=None, moderators_only=False):
+            moderator = role_allows(conn.role, Action.RUN_POLLS)
+            mine = str(conn.participant_id) == answered
+            if conn.hidden or not (everyone or moderator or mine):
+                continue
+            viewer = poll_control.viewer_of_poll(
+                self.services,
+                poll_control.Viewer(moderator, conn.participant_id),
+                state["poll"]["id"],
+            )
+            conn.push(encode({"type": "poll", **poll_control.for_audience(state, viewer)}))
 
     def _on_end(self, room: Room, reason: str) -> None:
         text = encode({"type": "session_ended", "reason": reason})
@@ -509,6 +575,11 @@ class Hub:
                 "recording_id": str(recording_id),
             },
         )
+
+    async def poll_changed(
+        self, session_id: uuid.UUID, state: dict[str, Any], *, everyone: bool
+    ) -> None:
+        await self._publish(session_id, {"op": "poll", "state": state, "everyone": everyone})
 
 
 def _channel(session_id: uuid.UUID) -> str:

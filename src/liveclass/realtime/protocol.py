@@ -13,7 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from liveclass.domain.locks import Lock
+from liveclass.domain.polls import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS
+from liveclass.domain.reactions import REACTIONS
 from liveclass.domain.roles import Role
+from liveclass.domain.timer import MAX_LABEL_CHARS, MAX_TIMER_SECONDS
 from liveclass.realtime.errors import ProtocolError
 
 MAX_CHAT_CHARS = 2000
@@ -131,6 +135,106 @@ class Stats:
     report: dict[str, Any]
 
 
+# -- teaching tools ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PollCreate:
+    question: str
+    options: tuple[str, ...]
+    multiple: bool
+    anonymous: bool
+    quiz: bool
+    correct: tuple[int, ...]  # indexes into ``options``
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PollOpen:
+    poll_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class PollClose:
+    poll_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class PollPublish:
+    poll_id: uuid.UUID
+    visible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PollAnswer:
+    poll_id: uuid.UUID
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    emoji: str
+
+
+@dataclass(frozen=True, slots=True)
+class LowerAllHands:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetLocks:
+    changes: dict[str, bool]  # lock name -> on; only the locks to change
+
+
+@dataclass(frozen=True, slots=True)
+class MuteAll:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateChat:
+    to: uuid.UUID
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStart:
+    seconds: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerPause:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TimerResume:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TimerStop:
+    pass
+
+
+TeachingMessage = (
+    PollCreate
+    | PollOpen
+    | PollClose
+    | PollPublish
+    | PollAnswer
+    | Reaction
+    | LowerAllHands
+    | SetLocks
+    | MuteAll
+    | PrivateChat
+    | TimerStart
+    | TimerPause
+    | TimerResume
+    | TimerStop
+)
+
 ClientMessage = (
     Offer
     | Answer
@@ -147,6 +251,7 @@ ClientMessage = (
     | Leave
     | Ping
     | Stats
+    | TeachingMessage
 )
 
 
@@ -199,6 +304,31 @@ class _Fields:
         value = self.data.get(name, default)
         if not isinstance(value, bool):
             raise self._bad(name, "true or false")
+        return value
+
+    def identifier(self, name: str, what: str) -> uuid.UUID:
+        value = self.data.get(name)
+        if not isinstance(value, str):
+            raise self._bad(name, what)
+        try:
+            return uuid.UUID(value)
+        except ValueError as exc:
+            raise self._bad(name, what) from exc
+
+    def texts(self, name: str, *, most: int, max_chars: int) -> tuple[str, ...]:
+        value = self.data.get(name)
+        if (
+            not isinstance(value, list)
+            or len(value) > most
+            or not all(isinstance(v, str) and len(v) <= max_chars for v in value)
+        ):
+            raise self._bad(name, f"a list of at most {most} strings of {max_chars} characters")
+        return tuple(value)
+
+    def integer(self, name: str, *, low: int, high: int) -> int:
+        value = self.data.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self._bad(name, f"a whole number from {low} to {high}")
         return value
 
     def choice(self, name: str, options: tuple[str, ...]) -> str:
@@ -270,6 +400,64 @@ def _mute(f: _Fields) -> MuteRequest:
     )
 
 
+def _poll_id(f: _Fields) -> uuid.UUID:
+    return f.identifier("poll_id", "a poll id")
+
+
+def _poll_create(f: _Fields) -> PollCreate:
+    correct = f.data.get("correct", [])
+    if not isinstance(correct, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in correct
+    ):
+        raise f._bad("correct", "a list of option indexes")
+    return PollCreate(
+        question=f.text("question", max_chars=MAX_QUESTION_CHARS),
+        options=f.texts("options", most=MAX_OPTIONS, max_chars=MAX_OPTION_CHARS),
+        multiple=f.flag("multiple", False),
+        anonymous=f.flag("anonymous", False),
+        quiz=f.flag("quiz", False),
+        correct=tuple(correct[: MAX_OPTIONS + 1]),
+        open=f.flag("open", False),
+    )
+
+
+def _poll_answer(f: _Fields) -> PollAnswer:
+    options = f.texts("options", most=MAX_OPTIONS, max_chars=2)
+    return PollAnswer(poll_id=_poll_id(f), options=options)
+
+
+def _reaction(f: _Fields) -> Reaction:
+    return Reaction(emoji=f.choice("emoji", REACTIONS))
+
+
+def _set_locks(f: _Fields) -> SetLocks:
+    locks = f.data.get("locks")
+    names = {lock.value for lock in Lock}
+    if (
+        not isinstance(locks, dict)
+        or not set(locks) <= names
+        or not all(isinstance(v, bool) for v in locks.values())
+    ):
+        raise f._bad("locks", "an object of lock name -> true | false (" + ", ".join(names) + ")")
+    return SetLocks(changes=dict(locks))
+
+
+def _private_chat(f: _Fields) -> PrivateChat:
+    text = f.text("text", max_chars=MAX_CHAT_CHARS).strip()
+    if not text:
+        raise f._bad("text", "a non-empty string")
+    return PrivateChat(to=f.participant("to"), text=text)
+
+
+def _timer_start(f: _Fields) -> TimerStart:
+    label = f.data.get("label", "")
+    if label is None:
+        label = ""
+    if not isinstance(label, str) or len(label) > MAX_LABEL_CHARS:
+        raise f._bad("label", f"a string of at most {MAX_LABEL_CHARS} characters")
+    return TimerStart(seconds=f.integer("seconds", low=1, high=MAX_TIMER_SECONDS), label=label)
+
+
 _PARSERS: dict[str, Callable[[_Fields], ClientMessage]] = {
     "offer": _offer,
     "answer": lambda f: Answer(to=f.participant("to"), sdp=f.text("sdp", max_chars=MAX_SDP_CHARS)),
@@ -292,6 +480,20 @@ _PARSERS: dict[str, Callable[[_Fields], ClientMessage]] = {
     "leave": lambda f: Leave(),
     "ping": _ping,
     "stats": _stats,
+    "poll_create": _poll_create,
+    "poll_open": lambda f: PollOpen(poll_id=_poll_id(f)),
+    "poll_close": lambda f: PollClose(poll_id=_poll_id(f)),
+    "poll_publish": lambda f: PollPublish(poll_id=_poll_id(f), visible=f.flag("visible", True)),
+    "poll_answer": _poll_answer,
+    "reaction": _reaction,
+    "lower_all_hands": lambda f: LowerAllHands(),
+    "set_locks": _set_locks,
+    "mute_all": lambda f: MuteAll(),
+    "private_chat": _private_chat,
+    "timer_start": _timer_start,
+    "timer_pause": lambda f: TimerPause(),
+    "timer_resume": lambda f: TimerResume(),
+    "timer_stop": lambda f: TimerStop(),
 }
 
 

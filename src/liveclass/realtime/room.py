@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from liveclass.domain.locks import Locks
 from liveclass.domain.roles import Action, Role, role_allows
+from liveclass.domain.timer import Timer
 from liveclass.realtime.connection import Connection, ConnectionState
 from liveclass.realtime.protocol import encode
+from liveclass.realtime.ratelimit import TokenBucket
 
 
 @dataclass
@@ -67,6 +70,17 @@ class Room:
     # Hidden recorder peers publishers send to; never part of the roster.
     recorders: set[str] = field(default_factory=set)
     recording: bool = False
+    # Teaching tools, as stored (loaded with the presence) and kept in step by ``mirror``.
+    hands: dict[str, str] = field(default_factory=dict)  # participant id -> raised_at
+    locks: Locks = field(default_factory=Locks)
+    timer: Timer = field(default_factory=Timer)
+    has_polls: bool = False  # else a welcome need not look for polls
+    # Reactions are limited per person, whichever of their sockets sends them.
+    reaction_buckets: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def hand_queue(self) -> list[str]:
+        """Raised hands, first raised first."""
+        return sorted(self.hands, key=lambda pid: (self.hands[pid], pid))
 
     def sockets_of(self, participant_id: str) -> Iterator[Connection]:
         for conn in list(self.connections.values()):
@@ -107,8 +121,16 @@ class Room:
             self.recorders.discard(pid)
         elif kind == "recording_state":
             self.recording = bool(payload["recording"])
-        elif peer is not None and kind == "hand":
-            peer.hand = bool(payload["raised"])
+        elif kind == "hand":
+            self._mirror_hand(pid, peer, payload)
+        elif kind == "hands_cleared":
+            self.hands.clear()
+            for each in self.peers.values():
+                each.hand = False
+        elif kind == "locks":
+            self.locks = Locks.of(payload["locks"])
+        elif kind == "timer":
+            self.timer = Timer.of(payload)
         elif peer is not None and kind == "media_state":
             peer.audio, peer.video = bool(payload["audio"]), bool(payload["video"])
             peer.screen = bool(payload["screen"])
@@ -116,3 +138,12 @@ class Room:
             peer.role = str(payload["role"])
             if not role_allows(Role(peer.role), Action.PUBLISH):
                 peer.audio = peer.video = peer.screen = False
+
+    def _mirror_hand(self, pid: str, peer: Peer | None, payload: dict[str, Any]) -> None:
+        raised = bool(payload["raised"])
+        if raised:
+            self.hands[pid] = str(payload.get("raised_at") or "")
+        else:
+            self.hands.pop(pid, None)
+        if peer is not None:
+            peer.hand = raised
