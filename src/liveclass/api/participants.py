@@ -9,12 +9,21 @@ from fastapi import APIRouter, Query, Request, Response
 
 from liveclass.api.deps import CallerDep, ServicesDep, actor_of, bearer_token
 from liveclass.api.lean import body_of, caller_of, documented, path_uuid, services_of
-from liveclass.api.schemas import AdmitBody, JoinBody, JoinOut, Page, ParticipantOut, RoleChange
+from liveclass.api.schemas import (
+    AdmitBody,
+    JoinBody,
+    JoinOut,
+    Page,
+    ParticipantOut,
+    QuizScoreOut,
+    RoleChange,
+)
 from liveclass.api.sessions import PROBLEMS
 from liveclass.api.views import join_fields, json_response, total_pages
 from liveclass.control import participants as control
 from liveclass.db import attendance
 from liveclass.db import participants as queries
+from liveclass.db import polls as poll_queries
 from liveclass.db.tables import ParticipantRow
 from liveclass.domain.errors import Unauthorized
 from liveclass.domain.participants import ParticipantStatus
@@ -98,8 +107,9 @@ async def list_participants(
         )
         seconds = await attendance.seconds_by_participant(tx, session_id=session_id)
         connected = await attendance.connected_participants(tx, session_id=session_id)
+        scores = await poll_queries.quiz_scores(tx, session_id=session_id)
     return Page[ParticipantOut](
-        items=[_out(r, seconds.get(r.id, 0.0), r.id in connected) for r in rows],
+        items=[_out(r, seconds.get(r.id, 0.0), r.id in connected, scores.get(r.id)) for r in rows],
         total=total,
         page=page,
         page_size=page_size,
@@ -163,10 +173,16 @@ async def _participant_out(services: ServicesDep, row: ParticipantRow) -> Partic
     async with services.db.transaction() as tx:
         seconds = await attendance.seconds_by_participant(tx, session_id=row.session_id)
         connected = await attendance.connected_participants(tx, session_id=row.session_id)
-    return _out(row, seconds.get(row.id, 0.0), row.id in connected)
+        scores = await poll_queries.quiz_scores(tx, session_id=row.session_id)
+    return _out(row, seconds.get(row.id, 0.0), row.id in connected, scores.get(row.id))
 
 
-def _out(row: ParticipantRow, seconds: float, connected: bool) -> ParticipantOut:
+def _out(
+    row: ParticipantRow,
+    seconds: float,
+    connected: bool,
+    score: poll_queries.QuizScore | None = None,
+) -> ParticipantOut:
     return ParticipantOut(
         id=row.id,
         session_id=row.session_id,
@@ -180,4 +196,7 @@ def _out(row: ParticipantRow, seconds: float, connected: bool) -> ParticipantOut
         kicked_at=row.kicked_at,
         connected=connected,
         total_seconds=round(seconds, 3),
+        quiz_score=QuizScoreOut(
+            correct=score.correct if score else 0, answered=score.answered if score else 0
+        ),
     )

@@ -214,6 +214,10 @@ class ParticipantOut(BaseModel):
     kicked_at: datetime | None
     connected: bool
     total_seconds: float
+    quiz_score: QuizScoreOut = Field(
+        default_factory=lambda: QuizScoreOut(correct=0, answered=0),
+        description="Right answers and answers given in the session's named quizzes.",
+    )
 
 
 class RoleChange(_Strict):
@@ -245,3 +249,75 @@ class StatsOut(BaseModel):
     total_unique_participants: int
     duration_seconds: float
     attendance: list[AttendanceOut]
+    polls: list[PollSummaryOut] = Field(default_factory=list)
+
+
+# -- polls and quizzes ---------------------------------------------------------------------------
+
+
+class QuizScoreOut(BaseModel):
+    correct: int
+    answered: int
+
+
+class PollSummaryOut(BaseModel):
+    id: uuid.UUID
+    question: str
+    quiz: bool
+    total_voters: int
+
+
+PollText = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=NO_NUL)]
+OptionText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+
+
+class PollCreate(_Strict):
+    question: PollText
+    options: list[OptionText] = Field(min_length=2, max_length=10)
+    multiple: bool = False
+    anonymous: bool = False
+    quiz: bool = False
+    correct: list[Annotated[int, Field(ge=0, le=9)]] = Field(
+        default_factory=list, max_length=10, description="Indexes of the correct options (quiz)."
+    )
+    results_visible: bool = False
+
+
+class PollOptionOut(BaseModel):
+    id: str
+    text: str
+
+
+class PollResultsOut(BaseModel):
+    total_voters: int
+    counts: dict[str, int]
+
+
+class PollAnswerOut(BaseModel):
+    participant_id: uuid.UUID
+    name: str
+    options: list[str]
+    correct: bool | None
+
+
+class PollOut(BaseModel):
+    id: uuid.UUID
+    question: str
+    options: list[PollOptionOut]
+    multiple: bool
+    anonymous: bool
+    quiz: bool
+    correct: list[str] | None = Field(
+        description="Moderators always; others once the poll closed with its results shown."
+    )
+    status: Literal["draft", "open", "closed"]
+    results_visible: bool
+    created_at: datetime
+    opened_at: datetime | None
+    closed_at: datetime | None
+    results: PollResultsOut | None = Field(
+        description="Moderators always; others while results_visible."
+    )
+    answers: list[PollAnswerOut] | None = Field(
+        description="Named polls, to moderators; anonymous polls have none at all."
+    )

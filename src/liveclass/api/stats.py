@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from liveclass.api.schemas import AttendanceOut, StatsOut
+from liveclass.api.schemas import AttendanceOut, PollSummaryOut, StatsOut
 from liveclass.db import attendance
 from liveclass.db import participants as participant_queries
+from liveclass.db import polls as poll_queries
 from liveclass.db.tables import LiveSessionRow
 from liveclass.db.types import utcnow
 from liveclass.domain.participants import ParticipantStatus
@@ -20,6 +21,15 @@ async def session_stats(services: Services, row: LiveSessionRow) -> StatsOut:
         people = await participant_queries.all_participants(tx, row.id)
         seconds = await attendance.seconds_by_participant(tx, session_id=row.id, now=now)
         connected = await attendance.connected_participants(tx, session_id=row.id)
+        polls = [
+            PollSummaryOut(
+                id=poll.id,
+                question=poll.question,
+                quiz=poll.quiz,
+                total_voters=(await poll_queries.results(tx, poll=poll)).total_voters,
+            )
+            for poll in await poll_queries.session_polls(tx, session_id=row.id)
+        ]
     end = row.ended_at or now
     duration = (end - row.started_at).total_seconds() if row.started_at else 0.0
     return StatsOut(
@@ -44,4 +54,5 @@ async def session_stats(services: Services, row: LiveSessionRow) -> StatsOut:
             )
             for p in people
         ],
+        polls=polls,
     )

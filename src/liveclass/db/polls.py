@@ -53,9 +53,10 @@ async def insert_poll(
         created_at=utcnow(),
     )
     tx.add(row)
+    await tx.flush()  # the counts refer to it; without relationships nothing orders the inserts
     if spec.anonymous:
         tx.add_all(PollCountRow(poll_id=row.id, option_id=o.id, votes=0) for o in spec.options)
-    await tx.flush()
+        await tx.flush()
     return row
 
 
