@@ -60,7 +60,8 @@ export class PollsPanel {
 
   /** A `poll` from the server: its `you` is the answer it holds, which replaces what we sent. */
   update(/** @type {Poll} */ poll) {
-    if (poll.you) this.sent.delete(poll.id);
+    // An anonymous poll's `you` may say only that we answered (`options: null`): keep ours.
+    if (poll.you?.options) this.sent.delete(poll.id);
     this.render();
   }
 
@@ -110,11 +111,11 @@ export class PollsPanel {
       label.append(input, el('span', 'option-letter', letter(i)), el('span', 'option-text', option.text));
       form.append(label);
     });
-    const send = /** @type {HTMLButtonElement} */ (el('button', 'poll-send', mine ? 'Change answer' : 'Send answer'));
+    const send = /** @type {HTMLButtonElement} */ (el('button', 'poll-send', mine || poll.you ? 'Change answer' : 'Send answer'));
     send.type = 'submit';
     send.disabled = chosen.size === 0;
     form.append(send);
-    if (mine) form.append(el('p', 'poll-you', `Your answer: ${lettersOf(poll, mine)}`));
+    if (mine || poll.you) form.append(this.ownAnswer(poll));
     form.onsubmit = (event) => {
       event.preventDefault();
       const options = [...(this.choices.get(poll.id) ?? chosen)];
@@ -139,7 +140,9 @@ export class PollsPanel {
   /** @param {Poll} poll */
   ownAnswer(poll) {
     const mine = this.mine(poll);
-    return el('p', 'poll-you', mine ? `Your answer: ${lettersOf(poll, mine)}` : 'You did not answer.');
+    const text = mine ? `Your answer: ${lettersOf(poll, mine)}`
+      : poll.you ? 'You answered (anonymously: your choice is not kept).' : 'You did not answer.';
+    return el('p', 'poll-you', text);
   }
 
   /** @param {Poll} poll */
