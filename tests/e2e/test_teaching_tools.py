@@ -242,6 +242,16 @@ async def test_locks_hold_even_against_a_raw_socket(browser: Browser, session: S
         "The host has locked: camera, private chat between students."
     )
 
+    # "mute everyone" turns the students' microphones off; the host's stays on
+    sam_audio = f"window.liveclass.peers.get('{sam_id}')?.audio"
+    await host.wait_for_function(f"{sam_audio} === true")
+    await host.click("#lock-menu .mute-all")
+    for page in (sam, kim):
+        await expect(page.locator("#mic")).to_have_text("Unmute")
+        await expect(page.locator("#notice")).to_contain_text("turn off your microphone")
+    await host.wait_for_function(f"{sam_audio} === false")
+    await expect(host.locator("#mic")).to_have_text("Mute")
+
 
 async def test_the_timer_shows_on_a_page_that_joins_late(
     browser: Browser, session: Session

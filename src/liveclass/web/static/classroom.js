@@ -147,6 +147,8 @@ class Classroom {
 
   /** @type {Map<string, string>} */
   waiting = new Map();
+  /** Who the chat's "send to" list offered last time. */
+  chatTargetsKey = '';
   /** Why we cannot send camera/microphone, shown until the page reloads. */
   mediaProblem = '';
   sessionStatus = '';
@@ -511,6 +513,10 @@ class Classroom {
     everyone.value = '';
     everyone.textContent = 'Everyone';
     const people = [...this.peers.values()].filter((p) => !studentsLocked || MODERATOR_ROLES.has(p.role));
+    // Rebuilt only when the choice changes, so a list someone has open is not yanked away.
+    const key = people.map((p) => `${p.participant_id}\n${p.name}`).join('\n');
+    if (key === this.chatTargetsKey) return this.renderChatLock();
+    this.chatTargetsKey = key;
     select.replaceChildren(everyone, ...people.map((peer) => {
       const option = document.createElement('option');
       option.value = peer.participant_id;

@@ -68,6 +68,7 @@ export class PollsPanel {
   render() {
     const polls = [...this.client.polls.values()].reverse(); // newest first
     this.list.replaceChildren(...polls.map((poll) => this.card(poll)));
+    if (!polls.length) this.list.append(el('p', 'poll-empty', 'No polls yet: ask the class a question or run a quiz.'));
     this.box.hidden = !this.moderator && polls.length === 0;
     this.renderScores(polls);
   }
