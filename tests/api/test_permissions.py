@@ -104,6 +104,10 @@ async def _join_with_invite(c: httpx.AsyncClient, w: World, h: dict[str, str]) -
     return await c.post(f"{API}/{w.session_id}/join", json={"invite_token": w.invite}, headers=h)
 
 
+async def _list_polls(c: httpx.AsyncClient, w: World, h: dict[str, str]) -> httpx.Response:
+    return await c.get(f"{API}/{w.session_id}/polls", headers=h)
+
+
 ACTIONS: dict[str, Action] = {
     "update": _update,
     "cancel": _post("/cancel"),
@@ -116,6 +120,8 @@ ACTIONS: dict[str, Action] = {
     "admit": _post("/participants/{waiter}/admit"),
     "join_private": _post("/join"),  # no invite: only those already admitted, and hosts
     "join_private_invited": _join_with_invite,
+    "create_poll": _post("/polls", {"question": "Ready?", "options": ["yes", "no"]}),
+    "list_polls": _list_polls,
 }
 
 Y, N = True, False
@@ -132,11 +138,13 @@ TABLE: dict[str, tuple[bool, ...]] = {
     "admit":                (Y,   Y,   Y,      N,      N,     N,    N),
     "join_private":         (Y,   Y,   Y,      Y,      Y,     N,    N),
     "join_private_invited": (Y,   Y,   Y,      Y,      Y,     Y,    N),
+    "create_poll":          (Y,   Y,   Y,      N,      N,     N,    N),
+    "list_polls":           (Y,   Y,   Y,      Y,      Y,     N,    N),
 }  # fmt: skip
 
 # What "allowed" looks like where the state has the last word: a live session cannot be
 # cancelled, so an allowed cancel is refused by the lifecycle (409), never by permission.
-ALLOWED_STATUS = {"cancel": 409}
+ALLOWED_STATUS = {"cancel": 409, "create_poll": 201}
 
 CASES = [
     pytest.param(action, role, TABLE[action][i], id=f"{action}-{role}")
