@@ -123,16 +123,31 @@ async def test_a_named_quiz_and_an_anonymous_poll(browser: Browser, session: Ses
         await expect(results.locator(".count")).to_have_text(["0", "1", "1"])
         await expect(results.locator("li.correct")).to_have_attribute("data-option", "1")
     assert await sam.locator("#quiz-scores li").count() == 0  # scores are the moderators'
+    # a page that loads again gets the published quiz, and its own answer, from the welcome
+    await kim.reload()
+    again = _card(kim, question)
+    await expect(again.locator(".poll-results .count")).to_have_text(["0", "1", "1"])
+    await expect(again.locator(".poll-you")).to_have_text("Your answer: C")
 
     # an anonymous poll: counts, and no per-person answers even for the host
     await _create_poll(host, "Lunch at noon?", ["Yes", "No"], anonymous=True)
     await _answer(sam, "Lunch at noon?", "Yes")
     await _answer(kim, "Lunch at noon?", "Yes")
+    # one answer each: the server keeps no choice it could replace
+    lunch_for_sam = _card(sam, "Lunch at noon?")
+    await expect(lunch_for_sam.locator(".poll-you")).to_have_text("Your answer: A")
+    assert await lunch_for_sam.locator(".poll-send").count() == 0
     lunch = _card(host, "Lunch at noon?")
     await expect(lunch.locator(".poll-tags")).to_contain_text("anonymous")
     await expect(lunch.locator(".poll-total")).to_have_text("2 answers")
     await expect(lunch.locator(".poll-results .count")).to_have_text(["2", "0"])
     assert await lunch.locator(".poll-answers").count() == 0
+    # the host's page, loaded again, has every poll with the scores back
+    await host.reload()
+    await expect(host.locator("#polls .poll")).to_have_count(2)
+    await expect(host.locator(f'#quiz-scores li[data-participant="{kim_id}"] .score')).to_have_text(
+        "0/1"
+    )
     await _no_markup_ran([host, sam, kim])
 
 

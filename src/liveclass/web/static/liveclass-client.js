@@ -40,7 +40,7 @@
  * @property {{participant_id: string, name: string}[]} waiting
  * @property {string[]} [recorders]  hidden recorder peers that publishers send media to
  * @property {boolean} [recording]  the class is being recorded
- * @property {Poll[]} [polls]  polls this participant may see, each with `you`
+ * @property {{poll: Poll, you: PollVote | null}[]} [polls]  polls this participant may see
  * @property {string[]} [hands]  raised hands in raise order
  * @property {Locks} [locks]  what students may not do
  * @property {Timer | null} [timer]  the class timer, when one was started
@@ -76,7 +76,13 @@
  * @property {string} [created_at]
  * @property {string | null} [opened_at]
  * @property {string | null} [closed_at]
- * @property {{options: string[]} | null} [you]  this participant's own answer
+ * @property {PollVote | null} [you]  this participant's own answer
+ */
+
+/**
+ * @typedef {Object} PollVote  what we answered; `options` is null for an anonymous poll once
+ *   the server has forgotten the choice (it only knows that we voted)
+ * @property {string[] | null} options
  */
 
 /**
@@ -419,7 +425,7 @@ export class LiveClassClient {
    * @param {Welcome} w
    */
   teachingState(w) {
-    this.polls = new Map((w.polls || []).map((p) => [p.id, p]));
+    this.polls = new Map((w.polls || []).map(({ poll, you }) => [poll.id, { ...poll, you: you ?? null }]));
     this.handQueue = w.hands || w.peers.filter((p) => p.hand).map((p) => p.participant_id);
     this.locks = { ...NO_LOCKS, ...(w.locks || {}) };
     this.timer = w.timer || null;
@@ -433,7 +439,7 @@ export class LiveClassClient {
     this.onHand(m.participant_id, m.raised, this.handQueue);
   }
 
-  /** @param {Poll} poll @param {{options: string[]} | null | undefined} you */
+  /** @param {Poll} poll @param {PollVote | null | undefined} you */
   pollChanged(poll, you) {
     // A `poll` without `you` (a moderator's live count) keeps the answer we knew.
     const known = this.polls.get(poll.id);

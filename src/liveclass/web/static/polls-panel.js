@@ -100,6 +100,8 @@ export class PollsPanel {
   answerForm(/** @type {Poll} */ poll) {
     const form = /** @type {HTMLFormElement} */ (el('form', 'poll-answer'));
     const mine = this.mine(poll);
+    // An anonymous poll takes one answer each: the server cannot tell which one to replace.
+    const final = poll.anonymous && Boolean(mine || poll.you);
     const chosen = this.choices.get(poll.id) ?? new Set(mine ?? []);
     poll.options.forEach((option, i) => {
       const label = el('label', 'poll-option');
@@ -108,6 +110,7 @@ export class PollsPanel {
       input.name = `poll-${poll.id}`;
       input.value = option.id;
       input.checked = chosen.has(option.id);
+      input.disabled = final;
       input.onchange = () => this.choose(poll, form);
       label.append(input, el('span', 'option-letter', letter(i)), el('span', 'option-text', option.text));
       form.append(label);
@@ -115,7 +118,7 @@ export class PollsPanel {
     const send = /** @type {HTMLButtonElement} */ (el('button', 'poll-send', mine || poll.you ? 'Change answer' : 'Send answer'));
     send.type = 'submit';
     send.disabled = chosen.size === 0;
-    form.append(send);
+    if (!final) form.append(send);
     if (mine || poll.you) form.append(this.ownAnswer(poll));
     form.onsubmit = (event) => {
       event.preventDefault();
