@@ -7,7 +7,7 @@ import { LiveClassClient } from './liveclass-client.js';
 import { MeshMedia } from './mesh-media.js';
 import { PollsPanel } from './polls-panel.js';
 import {
-  LOCK_LABELS, LockMenu, TimerBadge, bindTimerControls, buildReactionMenu, flashReaction,
+  LOCK_LABELS, LockMenu, TimerBadge, bindMenus, bindTimerControls, buildReactionMenu, flashReaction,
 } from './teaching-tools.js';
 
 /** @typedef {import('./liveclass-client.js').PeerInfo} PeerInfo */
@@ -661,6 +661,7 @@ class Classroom {
     $('new-poll').onclick = () => this.polls.openForm();
     buildReactionMenu(this.client, /** @type {HTMLDetailsElement} */ ($('react-menu')));
     bindTimerControls(this.client, $('timer-menu'));
+    bindMenus(document);
   }
 }
 

@@ -51,6 +51,20 @@ export function flashReaction(target, emoji) {
   setTimeout(() => badge.remove(), REACTION_MS);
 }
 
+/** One dropdown menu open at a time; a click elsewhere closes it. */
+export function bindMenus(/** @type {Document} */ doc) {
+  const menus = () => /** @type {HTMLDetailsElement[]} */ ([...doc.querySelectorAll('details.menu')]);
+  for (const menu of menus()) {
+    menu.addEventListener('toggle', () => {
+      if (menu.open) for (const other of menus()) if (other !== menu) other.open = false;
+    });
+  }
+  doc.addEventListener('click', (event) => {
+    const inside = /** @type {Element} */ (event.target).closest?.('details.menu');
+    for (const menu of menus()) if (menu !== inside) menu.open = false;
+  });
+}
+
 /** `m:ss`, or `h:mm:ss` from an hour up. */
 export function clock(/** @type {number} */ seconds) {
   const s = Math.max(0, Math.ceil(seconds));
