@@ -62,6 +62,12 @@ async def _answer(page: Page, question: str, option: str) -> None:
     await card.locator(".poll-send").click()
 
 
+async def _open_menu(page: Page, menu: str) -> None:
+    """Open a dropdown menu (a click elsewhere closes it)."""
+    if await page.locator(f"#{menu}").get_attribute("open") is None:
+        await page.click(f"#{menu} summary")
+
+
 def _card(page: Page, question: str) -> Any:
     return page.locator(".poll", has=page.get_by_text(question, exact=True))
 
@@ -215,7 +221,7 @@ async def test_locks_hold_even_against_a_raw_socket(browser: Browser, session: S
     sam_video = f"window.liveclass.peers.get('{sam_id}')?.video"
     await host.wait_for_function(f"{sam_video} === true")
 
-    await host.click("#lock-menu summary")
+    await _open_menu(host, "lock-menu")
     for lock in ("student_chat", "student_camera", "student_private_chat"):
         await host.check(f'#lock-menu input[data-lock="{lock}"]')
 
@@ -251,6 +257,7 @@ async def test_locks_hold_even_against_a_raw_socket(browser: Browser, session: S
     assert await host.evaluate(sam_video) is False
 
     # unlocked again, the student's page lets them back in
+    await _open_menu(host, "lock-menu")
     await host.uncheck('#lock-menu input[data-lock="student_chat"]')
     await expect(sam.locator("#chat-input")).to_be_enabled()
     await expect(sam.locator("#lock-note")).to_have_text(
@@ -260,6 +267,7 @@ async def test_locks_hold_even_against_a_raw_socket(browser: Browser, session: S
     # "mute everyone" turns the students' microphones off; the host's stays on
     sam_audio = f"window.liveclass.peers.get('{sam_id}')?.audio"
     await host.wait_for_function(f"{sam_audio} === true")
+    await _open_menu(host, "lock-menu")
     await host.click("#lock-menu .mute-all")
     for page in (sam, kim):
         await expect(page.locator("#mic")).to_have_text("Unmute")
@@ -274,7 +282,7 @@ async def test_the_timer_shows_on_a_page_that_joins_late(
     session.create()
     host = await open_page(browser, session.classroom_url("teacher-1", "Ada Teacher"))
     await participant_id(host)
-    await host.click("#timer-menu summary")
+    await _open_menu(host, "timer-menu")
     await host.fill(".timer-minutes", "10")
     await host.fill(".timer-label-input", f"Group work {XSS}")
     await host.click(".timer-start")
@@ -289,8 +297,10 @@ async def test_the_timer_shows_on_a_page_that_joins_late(
     # students get no timer controls
     await expect(late.locator("#timer-menu")).to_be_hidden()
 
+    await _open_menu(host, "timer-menu")
     await host.click(".timer-pause")
     await expect(badge).to_have_attribute("data-state", "paused")
+    await _open_menu(host, "timer-menu")
     await host.click(".timer-stop")
     for page in (host, late):
         await expect(page.locator("#timer")).to_be_hidden()
