@@ -76,6 +76,20 @@ async def test_hands_queue_in_raise_order_and_moderators_lower_them(
     assert later.of_type("welcome")[0]["hands"] == []
 
 
+async def test_a_removed_participant_leaves_the_hand_queue(classroom: Classroom) -> None:
+    host, (ada, bob) = await _class(classroom, "Ada", "Bob")
+    for peer in (ada, bob):
+        await peer.send({"type": "hand", "raised": True})
+        await host.wait_type("hand", participant_id=peer.pid, raised=True)
+    kicked = await classroom.api.post(
+        f"/api/v1/sessions/{classroom.session_id}/participants/{ada.pid}/kick",
+        headers=classroom._auth(),
+    )
+    assert kicked.status_code == 200, kicked.text
+    lowered = await bob.wait_type("hand", participant_id=ada.pid, raised=False)
+    assert lowered["queue"] == [bob.pid]
+
+
 # -- locks -------------------------------------------------------------------------------------
 
 

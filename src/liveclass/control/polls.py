@@ -1,7 +1,7 @@
 """Poll use cases, shared by the REST API and the classroom socket.
 
 A poll is shown as one dict (``poll_fields``: everything, as moderators see it) and cut down
-per recipient by ``for_audience``. After each change the whole state goes to the room
+per recipient by ``Rendering``. After each change the whole state goes to the room
 (``RoomEvents.poll_changed``), so every node can render it for its own sockets.
 """
 
@@ -48,42 +48,64 @@ class Viewer:
 
     moderator: bool
     participant_id: uuid.UUID | None = None
-    voter_key: str | None = None  # theirs, for the anonymous polls they answered
 
 
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def for_audience(state: dict[str, Any], viewer: Viewer) -> Poll:
-    """The poll of ``state`` (``poll`` and the anonymous ``ballots``) as ``viewer`` may see it,
-    with their own answer as ``you``."""
-    full: Poll = state["poll"]
-    view = dict(full)
-    status = PollStatus(full["status"])
-    if not viewer.moderator:
+class Rendering:
+    """One poll state (``poll_state``) as each recipient may see it: the two role views and the
+    lookup of answers built once, however many sockets it goes to."""
+
+    def __init__(self, services: Services, state: dict[str, Any]) -> None:
+        self._services = services
+        self._full: Poll = state["poll"]
+        self._answers = {a["participant_id"]: a["options"] for a in self._full["answers"] or ()}
+        self._ballots = frozenset(state.get("ballots", ()))
+        self._echo: dict[str, Any] = state.get("answered") or {}
+        self._student = self._student_view()
+
+    def view(self, *, moderator: bool) -> Poll:
+        return self._full if moderator else self._student
+
+    def _student_view(self) -> Poll:
+        full, view = self._full, dict(self._full)
         view["answers"] = None
         if not shows_results(moderator=False, results_visible=full["results_visible"]):
             view["results"] = None
+        status = PollStatus(full["status"])
         if not shows_correct(
             moderator=False, status=status, results_visible=full["results_visible"]
         ):
             view["correct"] = None
-    return {"poll": view, "you": _yours(state, viewer)}
+        return view
 
-
-def _yours(state: dict[str, Any], viewer: Viewer) -> dict[str, Any] | None:
-    full = state["poll"]
-    if full["anonymous"]:
-        if viewer.voter_key is None or viewer.voter_key not in state.get("ballots", ()):
+    def you(self, participant_id: uuid.UUID | None) -> dict[str, Any] | None:
+        """The recipient's own answer, or None when they have not answered."""
+        if participant_id is None:
+            return None
+        pid = str(participant_id)
+        if not self._full["anonymous"]:
+            options = self._answers.get(pid)
+            return None if options is None else {"options": options}
+        key = voter_key(_secret(self._services), uuid.UUID(self._full["id"]), participant_id)
+        if key not in self._ballots:
             return None
         # the server keeps no anonymous choice; only its sender hears it back, once
-        echo = state.get("answered") or {}
-        mine = echo.get("participant_id") == str(viewer.participant_id)
-        return {"options": echo.get("options") if mine else None}
-    for answer in full["answers"] or ():
-        if answer["participant_id"] == str(viewer.participant_id):
-            return {"options": answer["options"]}
-    return None
+        mine = self._echo.get("participant_id") == pid
+        return {"options": self._echo.get("options") if mine else None}
+
+    def message(self, viewer: Viewer) -> dict[str, Any]:
+        """``{poll, you}`` for ``viewer``."""
+        return {
+            "poll": self.view(moderator=viewer.moderator),
+            "you": self.you(viewer.participant_id),
+        }
+
+
+def for_audience(services: Services, state: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """The poll of ``state`` as ``viewer`` may see it, with their own answer as ``you``."""
+    return Rendering(services, state).message(viewer)
 
 
 async def poll_state(tx: Transaction, poll: PollRow) -> dict[str, Any]:
@@ -120,14 +142,6 @@ async def poll_state(tx: Transaction, poll: PollRow) -> dict[str, Any]:
         "answers": answers,
     }
     return {"poll": full, "ballots": ballots}
-
-
-def viewer_of_poll(services: Services, viewer: Viewer, poll_id: str) -> Viewer:
-    """The viewer with their voter key for this one poll (anonymous polls)."""
-    if viewer.participant_id is None:
-        return viewer
-    key = voter_key(_secret(services), uuid.UUID(poll_id), viewer.participant_id)
-    return Viewer(viewer.moderator, viewer.participant_id, key)
 
 
 def _secret(services: Services) -> str:
@@ -309,7 +323,7 @@ async def list_polls(services: Services, actor: Actor, session_id: uuid.UUID) ->
         viewer = await rest_viewer(tx, actor, session_id)
         polls = await queries.session_polls(tx, session_id=session_id)
         states = [await poll_state(tx, p) for p in polls if _listed(p, viewer)]
-    return [for_audience(s, viewer_of_poll(services, viewer, s["poll"]["id"])) for s in states]
+    return [for_audience(services, state, viewer) for state in states]
 
 
 async def get_poll(
@@ -321,7 +335,7 @@ async def get_poll(
         if poll is None or not _listed(poll, viewer):
             raise NotFound("No such poll in this session.", code="POLL_NOT_FOUND")
         state = await poll_state(tx, poll)
-    return for_audience(state, viewer_of_poll(services, viewer, state["poll"]["id"]))
+    return for_audience(services, state, viewer)
 
 
 async def create_by(
@@ -331,4 +345,4 @@ async def create_by(
     async with services.db.transaction() as tx:
         await require_poll_runner(tx, actor, session_id)
     state = await create(services, session_id, draft, created_by=actor.user_id)
-    return for_audience(state, Viewer(moderator=True))
+    return for_audience(services, state, Viewer(moderator=True))

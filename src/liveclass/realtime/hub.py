@@ -262,12 +262,7 @@ class Hub:
         async with self.services.db.transaction() as tx:
             states = await poll_control.welcome_states(tx, conn.session_id, moderator=moderator)
         viewer = poll_control.Viewer(moderator, conn.participant_id)
-        return [
-            poll_control.for_audience(
-                state, poll_control.viewer_of_poll(self.services, viewer, state["poll"]["id"])
-            )
-            for state in states
-        ]
+        return [poll_control.for_audience(self.services, state, viewer) for state in states]
 
     def _welcome(
         self,
@@ -463,17 +458,20 @@ class Hub:
         state = message["state"]
         everyone = bool(message.get("everyone")) and state["poll"]["status"] != "draft"
         answered = (state.get("answered") or {}).get("participant_id")
+        rendering = poll_control.Rendering(self.services, state)
+        # most recipients see the same thing (a student who has not answered): encode it once
+        texts: dict[tuple[bool, str], str] = {}
         for conn in room.audience(to=None, exclude=None, moderators_only=False):
             moderator = role_allows(conn.role, Action.RUN_POLLS)
-            mine = str(conn.participant_id) == answered
-            if conn.hidden or not (everyone or moderator or mine):
+            if conn.hidden or not (everyone or moderator or str(conn.participant_id) == answered):
                 continue
-            viewer = poll_control.viewer_of_poll(
-                self.services,
-                poll_control.Viewer(moderator, conn.participant_id),
-                state["poll"]["id"],
-            )
-            conn.push(encode({"type": "poll", **poll_control.for_audience(state, viewer)}))
+            you = rendering.you(conn.participant_id)
+            key = (moderator, str(you))
+            text = texts.get(key)
+            if text is None:
+                poll = rendering.view(moderator=moderator)
+                text = texts[key] = encode({"type": "poll", "poll": poll, "you": you})
+            conn.push(text)
 
     def _on_end(self, room: Room, reason: str) -> None:
         text = encode({"type": "session_ended", "reason": reason})
@@ -546,6 +544,23 @@ class Hub:
                 "reason": reason,
             },
         )
+        await self._leave_hand_queue(session_id, participant_id)
+
+    async def _leave_hand_queue(self, session_id: uuid.UUID, participant_id: uuid.UUID) -> None:
+        """Someone who left or was removed has no hand up any more."""
+        async with self.services.db.transaction() as tx:
+            queue = await classroom.hand_queue(tx, session_id=session_id)
+            if all(pid != participant_id for pid, _ in queue):
+                return
+            await classroom.lower_hand(tx, session_id=session_id, participant_id=participant_id)
+        payload = {
+            "type": "hand",
+            "participant_id": str(participant_id),
+            "raised": False,
+            "raised_at": None,
+            "queue": [str(pid) for pid, _ in queue if pid != participant_id],
+        }
+        await self._deliver(session_id, payload)
 
     async def role_changed(
         self, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role
