@@ -2,7 +2,8 @@
 
     scripts/netns-run .venv/bin/python -m tests.e2e.screenshots
 
-Writes docs/img/classroom-host.png and docs/img/classroom-student.png.
+Writes docs/img/classroom-host.png and docs/img/classroom-student.png, then, with a quiz
+open, docs/img/classroom-host-poll.png and docs/img/classroom-student-poll.png.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Page, async_playwright, expect
 
 from liveclass.db.migrate import upgrade
 from tests.conftest import Platform
@@ -63,10 +64,48 @@ async def shoot(workdir: Path) -> list[Path]:
             host, student = OUT / "classroom-host.png", OUT / "classroom-student.png"
             await pages[0].screenshot(path=str(host))
             await pages[1].screenshot(path=str(student))
+            polls = await shoot_poll(pages)
             await browser.close()
-        return [host, student]
+        return [host, student, *polls]
     finally:
         server.stop()
+
+
+async def shoot_poll(pages: list[Page]) -> list[Path]:
+    """The same class a little later: a timer runs, a quiz is open, two have answered."""
+    host, sam, kim = pages
+    await host.click("#screen")  # stop sharing
+    await expect(host.locator(".tile.screen")).to_have_count(0)
+    await host.click("#timer-menu summary")
+    await host.fill(".timer-minutes", "5")
+    await host.fill(".timer-label-input", "Quiz")
+    await host.click(".timer-start")
+    await host.click("#timer-menu summary")  # close the menu again
+    await host.click("#new-poll")
+    await host.fill("#poll-question", "Which of these waves needs a medium to travel?")
+    await host.click(".poll-add-option")
+    rows = host.locator(".poll-option-row")
+    for i, text in enumerate(["Light", "Sound", "Radio waves"]):
+        await rows.nth(i).locator(".poll-option-text").fill(text)
+    await host.check("#poll-quiz")
+    await rows.nth(1).locator(".poll-option-correct").check()
+    await host.click(".poll-create")
+    for page, option in ((sam, "Sound"), (kim, "Light")):
+        card = page.locator(".poll").first
+        await card.locator(".poll-option", has_text=option).click()
+        await card.locator(".poll-send").click()
+    await expect(host.locator(".poll-total")).to_have_text("2 answers")
+    await expect(sam.locator(".poll-you")).to_have_text("Your answer: B")
+    await kim.click("#hand")
+    await expect(host.locator("#hand-queue li")).to_have_count(2)  # Sam raised first
+    await sam.click("#react-menu summary")
+    await sam.click('#react-menu button[data-emoji="👍"]')
+    await expect(host.locator(".tile .reaction")).to_have_count(1)
+    await asyncio.sleep(0.6)  # the reaction has floated in
+    host_shot, student_shot = OUT / "classroom-host-poll.png", OUT / "classroom-student-poll.png"
+    await host.screenshot(path=str(host_shot))
+    await sam.screenshot(path=str(student_shot))
+    return [host_shot, student_shot]
 
 
 def main() -> None:

@@ -5,6 +5,10 @@
  */
 import { LiveClassClient } from './liveclass-client.js';
 import { MeshMedia } from './mesh-media.js';
+import { PollsPanel } from './polls-panel.js';
+import {
+  LOCK_LABELS, LockMenu, TimerBadge, bindMenus, bindTimerControls, buildReactionMenu, flashReaction,
+} from './teaching-tools.js';
 
 /** @typedef {import('./liveclass-client.js').PeerInfo} PeerInfo */
 
@@ -29,6 +33,7 @@ const PROBLEM_MESSAGES = /** @type {Record<string, string>} */ ({
   NOT_IN_SESSION: 'You left this class. Join again from your course page.',
 });
 const ROLES = ['co_host', 'speaker', 'viewer'];
+const MODERATOR_ROLES = new Set(['host', 'co_host']);
 
 class Classroom {
   /** @param {LiveClassClient} client */
@@ -46,6 +51,14 @@ class Classroom {
     this.screen = null;
     this.handRaised = false;
     this.ended = false;
+    /** @type {any} the permissions we act with (from the join, then the socket) */
+    this.permissions = {};
+    this.polls = new PollsPanel(client, {
+      box: $('polls-box'), list: $('polls'), scores: $('quiz-scores'),
+      dialog: /** @type {HTMLDialogElement} */ ($('poll-dialog')), notify: (text) => this.notice(text),
+    });
+    this.timer = new TimerBadge($('timer'), $('timer-menu'));
+    this.lockMenu = new LockMenu(client, $('lock-menu'));
   }
 
   async open() {
@@ -103,6 +116,15 @@ class Classroom {
     };
     c.onChat = (m) => this.addChat(m.name, m.text);
     c.onHand = (pid, raised) => this.setHand(pid, raised);
+    c.onHandsCleared = () => {
+      for (const peer of this.peers.values()) peer.hand = false;
+      this.setHand(this.client.me?.participant_id || '', false);
+    };
+    c.onPoll = (poll) => this.polls.update(poll);
+    c.onReaction = (m) => this.showReaction(m.participant_id, m.emoji);
+    c.onLocks = () => this.renderLocks();
+    c.onPrivateChat = (m) => this.addPrivateChat(m);
+    c.onTimer = (timer) => this.timer.set(timer);
     c.onMediaState = (m) => {
       const peer = this.peers.get(m.participant_id);
       if (peer) Object.assign(peer, { audio: m.audio, video: m.video, screen: m.screen });
@@ -125,6 +147,8 @@ class Classroom {
 
   /** @type {Map<string, string>} */
   waiting = new Map();
+  /** Who the chat's "send to" list offered last time. */
+  chatTargetsKey = '';
   /** Why we cannot send camera/microphone, shown until the page reloads. */
   mediaProblem = '';
   sessionStatus = '';
@@ -137,11 +161,17 @@ class Classroom {
     this.peers = new Map(w.peers.map((p) => [p.participant_id, p]));
     this.waiting = new Map(w.waiting.map((p) => [p.participant_id, p.name]));
     for (const key of [...this.tiles.keys()]) if (!key.startsWith('local:')) this.removeTileKey(key);
+    // Our preview appeared before we knew our id; reactions find our tile by it.
+    for (const tile of this.tiles.values()) tile.dataset.participant = w.you.participant_id;
+    this.setHand(w.you.participant_id, this.client.handQueue.includes(w.you.participant_id));
     if (w.you.status === 'waiting') this.notice('Waiting for the host to let you in…');
     else this.notice(this.mediaProblem);
     this.renderSession();
     this.renderPeople();
     this.renderWaiting();
+    this.polls.render();
+    this.timer.set(this.client.timer);
+    this.renderLocks();
     this.announceMedia();
   }
 
@@ -152,8 +182,8 @@ class Classroom {
     body.toggle('can-publish', Boolean(permissions.can_publish));
     body.toggle('can-share', Boolean(permissions.can_share_screen));
     $('role').textContent = role.replace('_', '-');
-    const chat = /** @type {HTMLInputElement} */ ($('chat-input'));
-    chat.disabled = !permissions.can_publish_data;
+    this.permissions = permissions;
+    this.renderChatLock();
   }
 
   async roleChanged(/** @type {any} */ m) {
@@ -164,6 +194,8 @@ class Classroom {
       this.notice(`You are now a ${m.role.replace('_', '-')}.`);
       if (!m.permissions.can_publish) this.stopLocalMedia();
       else if (!this.camera) await this.startCamera().then(() => this.announceMedia());
+      this.polls.render();
+      this.renderLocks();
     }
     this.renderPeople();
   }
@@ -208,18 +240,20 @@ class Classroom {
     });
   }
 
-  setMic(/** @type {boolean} */ on) {
+  setMic(/** @type {boolean} */ on, announce = true) {
     this.camera?.getAudioTracks().forEach((t) => { t.enabled = on; });
     $('mic').setAttribute('aria-pressed', String(on));
     $('mic').textContent = on ? 'Mute' : 'Unmute';
-    this.announceMedia();
+    this.renderMediaLocks();
+    if (announce) this.announceMedia();
   }
 
-  setCamera(/** @type {boolean} */ on) {
+  setCamera(/** @type {boolean} */ on, announce = true) {
     this.camera?.getVideoTracks().forEach((t) => { t.enabled = on; });
     $('camera').setAttribute('aria-pressed', String(on));
     $('camera').textContent = on ? 'Camera off' : 'Camera on';
-    this.announceMedia();
+    this.renderMediaLocks();
+    if (announce) this.announceMedia();
   }
 
   async toggleScreen() {
@@ -236,10 +270,11 @@ class Classroom {
     this.showStream(this.client.me?.participant_id || 'local', this.screen, 'screen', true);
     $('screen').setAttribute('aria-pressed', 'true');
     $('screen').textContent = 'Stop sharing';
+    this.renderMediaLocks();
     this.announceMedia();
   }
 
-  stopScreen() {
+  stopScreen(announce = true) {
     if (!this.screen) return;
     this.media.unpublish('screen');
     this.screen.getTracks().forEach((t) => t.stop());
@@ -247,7 +282,8 @@ class Classroom {
     this.removeTileKey('local:screen');
     $('screen').setAttribute('aria-pressed', 'false');
     $('screen').textContent = 'Share screen';
-    this.announceMedia();
+    this.renderMediaLocks();
+    if (announce) this.announceMedia();
   }
 
   // -- video grid ---------------------------------------------------------------------------
@@ -305,7 +341,7 @@ class Classroom {
   // -- people, hands, chat -----------------------------------------------------------------
 
   setHand(/** @type {string} */ pid, /** @type {boolean} */ raised) {
-    if (pid === this.client.me?.participant_id) {
+    if (pid && pid === this.client.me?.participant_id) {
       this.handRaised = raised;
       $('hand').setAttribute('aria-pressed', String(raised));
       $('hand').textContent = raised ? 'Lower hand' : 'Raise hand';
@@ -324,6 +360,41 @@ class Classroom {
       list.append(this.personRow(peer.participant_id, peer.name, peer.role, peer.hand, true));
     }
     for (const tile of this.tiles.values()) this.renderTile(tile, tile.dataset.participant || '');
+    this.renderHandQueue();
+    this.renderChatTargets();
+  }
+
+  /** @param {string} pid */
+  nameOf(pid) {
+    const me = this.client.me;
+    if (me && pid === me.participant_id) return `${me.name} (you)`;
+    return this.peers.get(pid)?.name || 'someone who left';
+  }
+
+  /** Raised hands in the order they went up, numbered, with lower buttons. */
+  renderHandQueue() {
+    const me = this.client.me;
+    const queue = this.client.handQueue.filter((pid) => pid === me?.participant_id || this.peers.has(pid));
+    const list = $('hand-queue');
+    list.replaceChildren(...queue.map((pid, i) => {
+      const li = document.createElement('li');
+      li.dataset.participant = pid;
+      const position = document.createElement('span');
+      position.className = 'position';
+      position.textContent = String(i + 1);
+      const who = document.createElement('span');
+      who.className = 'who';
+      who.textContent = this.nameOf(pid);
+      li.append(position, who);
+      const own = pid === me?.participant_id;
+      if (own || this.permissions.room_admin) {
+        const lower = button('Lower', () => this.client.hand(false, own ? undefined : pid));
+        lower.className = 'lower-hand';
+        li.append(lower);
+      }
+      return li;
+    }));
+    $('hand-queue-box').hidden = queue.length === 0;
   }
 
   /**
@@ -343,7 +414,8 @@ class Classroom {
     if (hand) {
       const flag = document.createElement('span');
       flag.className = 'hand-flag';
-      flag.textContent = 'hand up';
+      const place = this.client.handQueue.indexOf(pid) + 1;
+      flag.textContent = place ? `hand #${place}` : 'hand up';
       flag.title = 'Hand raised';
       li.append(flag);
     }
@@ -398,8 +470,8 @@ class Classroom {
     $('end').hidden = this.sessionStatus === 'ended';
   }
 
-  /** @param {string} name @param {string} text */
-  addChat(name, text) {
+  /** @param {string} name @param {string} text @param {string} [privately] who else sees it */
+  addChat(name, text, privately) {
     const li = document.createElement('li');
     const from = document.createElement('span');
     from.className = 'from';
@@ -407,10 +479,122 @@ class Classroom {
     const body = document.createElement('span');
     body.className = 'text';
     body.textContent = text;
-    li.append(from, body);
+    if (privately) {
+      li.classList.add('private');
+      const tag = document.createElement('span');
+      tag.className = 'private-tag';
+      tag.textContent = privately;
+      li.append(tag);
+    }
+    li.prepend(from);
+    li.append(body);
     const list = $('messages');
     list.append(li);
     list.scrollTop = list.scrollHeight;
+    return li;
+  }
+
+  /** @param {import('./liveclass-client.js').PrivateChat} m */
+  addPrivateChat(m) {
+    const outgoing = m.from === this.client.me?.participant_id;
+    const li = outgoing
+      ? this.addChat('You', m.text, `private to ${this.nameOf(m.to)}`)
+      : this.addChat(m.name, m.text, 'private to you');
+    li.dataset.from = m.from;
+    li.dataset.to = m.to;
+  }
+
+  /** Everyone, or one person: students reach moderators always, each other unless locked. */
+  renderChatTargets() {
+    const select = /** @type {HTMLSelectElement} */ ($('chat-to'));
+    const current = select.value;
+    const studentsLocked = this.client.lockedForMe('student_private_chat');
+    const everyone = document.createElement('option');
+    everyone.value = '';
+    everyone.textContent = 'Everyone';
+    const people = [...this.peers.values()].filter((p) => !studentsLocked || MODERATOR_ROLES.has(p.role));
+    // Rebuilt only when the choice changes, so a list someone has open is not yanked away.
+    const key = people.map((p) => `${p.participant_id}\n${p.name}`).join('\n');
+    if (key === this.chatTargetsKey) return this.renderChatLock();
+    this.chatTargetsKey = key;
+    select.replaceChildren(everyone, ...people.map((peer) => {
+      const option = document.createElement('option');
+      option.value = peer.participant_id;
+      option.textContent = `${peer.name} (private)`;
+      return option;
+    }));
+    select.value = people.some((p) => p.participant_id === current) ? current : '';
+    this.renderChatLock();
+  }
+
+  /** Public chat can be locked for students; a private message to a moderator never is. */
+  renderChatLock() {
+    const input = /** @type {HTMLInputElement} */ ($('chat-input'));
+    const target = /** @type {HTMLSelectElement} */ ($('chat-to')).value;
+    const locked = !target && this.client.lockedForMe('student_chat');
+    input.disabled = !this.permissions.can_publish_data || locked;
+    const send = /** @type {HTMLButtonElement} */ ($('chat-form').querySelector('button[type="submit"]'));
+    send.disabled = input.disabled;
+    input.placeholder = target ? `Private message to ${this.nameOf(target)}`
+      : locked ? 'The host has locked the chat' : 'Message everyone';
+  }
+
+  // -- locks, reactions -------------------------------------------------------------------------
+
+  renderLocks() {
+    const locks = this.client.locks;
+    this.lockMenu.render(locks);
+    const student = this.client.isStudent;
+    const locked = Object.entries(LOCK_LABELS)
+      .filter(([lock]) => student && locks[/** @type {keyof typeof locks} */ (lock)])
+      .map(([, label]) => label);
+    const note = $('lock-note');
+    note.textContent = locked.length ? `The host has locked: ${locked.join(', ')}.` : '';
+    note.hidden = !locked.length;
+    this.enforceMediaLocks();
+    this.renderMediaLocks();
+    this.renderChatTargets();
+  }
+
+  /**
+   * A lock turns off what it covers: the server refuses every media state that says a locked
+   * thing is on, so keeping it on would leave peers with a stale picture of us.
+   */
+  enforceMediaLocks() {
+    const c = this.client;
+    const on = (/** @type {string} */ id) => $(id).getAttribute('aria-pressed') === 'true';
+    const off = [];
+    if (c.lockedForMe('student_unmute') && this.camera && on('mic')) { this.setMic(false, false); off.push('microphone'); }
+    if (c.lockedForMe('student_camera') && this.camera && on('camera')) { this.setCamera(false, false); off.push('camera'); }
+    if (c.lockedForMe('student_screen') && this.screen) { this.stopScreen(false); off.push('screen share'); }
+    if (!off.length) return;
+    this.notice(`The host locked your ${off.join(', ')}: it is off now.`);
+    this.announceMedia();
+  }
+
+  /** A locked student may still turn things off, but not on again. */
+  renderMediaLocks() {
+    const c = this.client;
+    const on = (/** @type {string} */ id) => $(id).getAttribute('aria-pressed') === 'true';
+    const rules = /** @type {[string, boolean][]} */ ([
+      ['mic', c.lockedForMe('student_unmute') && !on('mic')],
+      ['camera', c.lockedForMe('student_camera') && !on('camera')],
+      ['screen', c.lockedForMe('student_screen') && !this.screen],
+    ]);
+    for (const [id, locked] of rules) {
+      const b = /** @type {HTMLButtonElement} */ ($(id));
+      b.disabled = locked;
+      b.title = locked ? 'Locked by the host' : '';
+    }
+  }
+
+  /** @param {string} pid @param {string} emoji */
+  showReaction(pid, emoji) {
+    const own = pid === this.client.me?.participant_id;
+    const tile = this.tiles.get(own ? 'local:camera' : `${pid}:camera`);
+    if (tile) flashReaction(tile, emoji);
+    const row = $('participants').querySelector(`li[data-participant="${CSS.escape(pid)}"]`);
+    if (row) flashReaction(/** @type {HTMLElement} */ (row), emoji);
   }
 
   // -- status and endings ---------------------------------------------------------------------
@@ -467,9 +651,17 @@ class Classroom {
       event.preventDefault();
       const input = /** @type {HTMLInputElement} */ ($('chat-input'));
       const text = input.value.trim();
-      if (text) this.client.chat(text);
+      const target = /** @type {HTMLSelectElement} */ ($('chat-to')).value;
+      if (text && target) this.client.privateChat(target, text);
+      else if (text) this.client.chat(text);
       input.value = '';
     };
+    $('chat-to').onchange = () => this.renderChatLock();
+    $('lower-all').onclick = () => this.client.lowerAllHands();
+    $('new-poll').onclick = () => this.polls.openForm();
+    buildReactionMenu(this.client, /** @type {HTMLDetailsElement} */ ($('react-menu')));
+    bindTimerControls(this.client, $('timer-menu'));
+    bindMenus(document);
   }
 }
 

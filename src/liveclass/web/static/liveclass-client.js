@@ -40,7 +40,98 @@
  * @property {{participant_id: string, name: string}[]} waiting
  * @property {string[]} [recorders]  hidden recorder peers that publishers send media to
  * @property {boolean} [recording]  the class is being recorded
+ * @property {{poll: Poll, you: PollVote | null}[]} [polls]  polls this participant may see
+ * @property {string[]} [hands]  raised hands in raise order
+ * @property {Locks} [locks]  what students may not do
+ * @property {Timer | null} [timer]  the class timer, when one was started
  */
+
+/**
+ * @typedef {Object} PollResults
+ * @property {number} total_voters
+ * @property {Record<string, number>} counts  option id -> votes
+ */
+
+/**
+ * @typedef {Object} PollAnswer  one person's answer (moderators, named polls only)
+ * @property {string} participant_id
+ * @property {string} name
+ * @property {string[]} options
+ * @property {boolean | null} correct  null unless a quiz
+ */
+
+/**
+ * @typedef {Object} Poll
+ * @property {string} id
+ * @property {string} question
+ * @property {{id: string, text: string}[]} options
+ * @property {boolean} multiple
+ * @property {boolean} anonymous
+ * @property {boolean} quiz
+ * @property {string[] | null} [correct]  hidden from students until closed and published
+ * @property {'draft'|'open'|'closed'} status
+ * @property {boolean} results_visible
+ * @property {PollResults | null} [results]  null for students until published
+ * @property {PollAnswer[]} [answers]  moderators, named polls
+ * @property {string} [created_at]
+ * @property {string | null} [opened_at]
+ * @property {string | null} [closed_at]
+ * @property {PollVote | null} [you]  this participant's own answer
+ */
+
+/**
+ * @typedef {Object} PollVote  what we answered; `options` is null for an anonymous poll once
+ *   the server has forgotten the choice (it only knows that we voted)
+ * @property {string[] | null} options
+ */
+
+/**
+ * @typedef {Object} PollDraft  what `createPoll` sends
+ * @property {string} question
+ * @property {string[]} options  2-10 texts
+ * @property {boolean} [multiple]
+ * @property {boolean} [anonymous]
+ * @property {boolean} [quiz]
+ * @property {number[]} [correct]  indexes into `options` (quiz only)
+ * @property {boolean} [open]  open it at once
+ */
+
+/**
+ * @typedef {Object} Locks  true = students may not
+ * @property {boolean} student_unmute
+ * @property {boolean} student_camera
+ * @property {boolean} student_screen
+ * @property {boolean} student_chat
+ * @property {boolean} student_private_chat
+ */
+
+/**
+ * @typedef {Object} Timer
+ * @property {'running'|'paused'|'stopped'} state
+ * @property {string | null} [ends_at]  ISO time, while running
+ * @property {number | null} [remaining_seconds]  while paused
+ * @property {string} [label]
+ * @property {number} [duration_seconds]
+ */
+
+/**
+ * @typedef {Object} PrivateChat
+ * @property {string} id
+ * @property {string} from
+ * @property {string} name  the sender's
+ * @property {string} to
+ * @property {string} text
+ * @property {string} sent_at
+ */
+
+/** The reactions the server accepts (anything else is refused). */
+export const REACTIONS = ['👍', '👏', '❤️', '😂', '😮', '🎉', '🤔', '👋'];
+
+/** Nothing locked: what a class starts with. */
+export const NO_LOCKS = Object.freeze({
+  student_unmute: false, student_camera: false, student_screen: false,
+  student_chat: false, student_private_chat: false,
+});
 
 /**
  * What a media transport must offer the client. The mesh transport moves media peer to peer
@@ -104,6 +195,14 @@ export class LiveClassClient {
     this.closedByUs = false;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.refreshTimer = undefined;
+    /** @type {Map<string, Poll>} the polls we know, each with our own answer in `you` */
+    this.polls = new Map();
+    /** @type {string[]} participant ids with a raised hand, in raise order */
+    this.handQueue = [];
+    /** @type {Locks} */
+    this.locks = { ...NO_LOCKS };
+    /** @type {Timer | null} */
+    this.timer = null;
 
     // Callbacks: assign the ones you need.
     /** @type {(status: string, detail?: string) => void} */ this.onStatus = () => {};
@@ -111,7 +210,8 @@ export class LiveClassClient {
     /** @type {(peer: PeerInfo) => void} */ this.onPeerJoined = () => {};
     /** @type {(participantId: string) => void} */ this.onPeerLeft = () => {};
     /** @type {(message: any) => void} */ this.onChat = () => {};
-    /** @type {(participantId: string, raised: boolean) => void} */ this.onHand = () => {};
+    /** @type {(participantId: string, raised: boolean, queue: string[]) => void} */ this.onHand = () => {};
+    /** @type {(queue: string[]) => void} */ this.onHandsCleared = () => {};
     /** @type {(message: any) => void} */ this.onMediaState = () => {};
     /** @type {(message: any) => void} */ this.onRoleChanged = () => {};
     /** @type {(message: any) => void} */ this.onMuteRequest = () => {};
@@ -120,10 +220,17 @@ export class LiveClassClient {
     /** @type {() => void} */ this.onAdmitted = () => {};
     /** @type {() => void} */ this.onSessionStarted = () => {};
     /** @type {(reason: string) => void} */ this.onSessionEnded = () => {};
-    /** @type {(code: string, detail: string) => void} */ this.onError = () => {};
+    /** @type {(code: string, detail: string, about?: string) => void} */ this.onError = () => {};
     /** @type {(code: number, reason: string) => void} */ this.onClosed = () => {};
     /** @type {() => void} */ this.onTokenChanged = () => {};
     /** @type {(recording: boolean, state: string) => void} */ this.onRecordingState = () => {};
+    /** @type {(poll: Poll) => void} a poll was created, opened, closed, published or answered */
+    this.onPoll = () => {};
+    /** @type {(reaction: {participant_id: string, emoji: string, sent_at: string}) => void} */
+    this.onReaction = () => {};
+    /** @type {(locks: Locks) => void} */ this.onLocks = () => {};
+    /** @type {(message: PrivateChat) => void} */ this.onPrivateChat = () => {};
+    /** @type {(timer: Timer) => void} */ this.onTimer = () => {};
   }
 
   // -- HTTP -------------------------------------------------------------------------------
@@ -260,6 +367,7 @@ export class LiveClassClient {
         this.attempts = 0;
         this.welcome = m;
         this.sockets = new Map(m.peers.map((/** @type {PeerInfo} */ p) => [p.participant_id, p.connection_id]));
+        this.teachingState(m);
         this.setStatus('connected');
         this.onWelcome(m);
         this.recorders.clear();
@@ -283,7 +391,22 @@ export class LiveClassClient {
         break;
       case 'offer': case 'answer': case 'candidate': this.media?.signal(m); break;
       case 'chat': this.onChat(m); break;
-      case 'hand': this.onHand(m.participant_id, m.raised); break;
+      case 'hand': this.handChanged(m); break;
+      case 'hands_cleared':
+        this.handQueue = m.queue || [];
+        this.onHandsCleared(this.handQueue);
+        break;
+      case 'poll': this.pollChanged(m.poll, m.you); break;
+      case 'reaction': this.onReaction(m); break;
+      case 'locks':
+        this.locks = { ...NO_LOCKS, ...m.locks };
+        this.onLocks(this.locks);
+        break;
+      case 'private_chat': this.onPrivateChat(m); break;
+      case 'timer':
+        this.timer = m;
+        this.onTimer(m);
+        break;
       case 'media_state': this.onMediaState(m); break;
       case 'role_changed': this.roleChanged(m); break;
       case 'mute_request': this.onMuteRequest(m); break;
@@ -292,10 +415,47 @@ export class LiveClassClient {
       case 'admitted': this.onAdmitted(); break;
       case 'session_started': this.onSessionStarted(); break;
       case 'session_ended': this.onSessionEnded(m.reason); break;
-      case 'error': this.onError(m.code, m.detail); break;
+      case 'error': this.onError(m.code, m.detail, m.about); break;
       default: break; // newer servers may add types; ignoring them keeps old clients working
     }
   }
+
+  /**
+   * Polls, hands, locks and the timer as a welcome tells them (a reconnect or a late join).
+   * @param {Welcome} w
+   */
+  teachingState(w) {
+    this.polls = new Map((w.polls || []).map(({ poll, you }) => [poll.id, { ...poll, you: you ?? null }]));
+    this.handQueue = w.hands || w.peers.filter((p) => p.hand).map((p) => p.participant_id);
+    this.locks = { ...NO_LOCKS, ...(w.locks || {}) };
+    this.timer = w.timer || null;
+  }
+
+  /** @param {any} m */
+  handChanged(m) {
+    if (Array.isArray(m.queue)) this.handQueue = m.queue;
+    else if (m.raised && !this.handQueue.includes(m.participant_id)) this.handQueue.push(m.participant_id);
+    else if (!m.raised) this.handQueue = this.handQueue.filter((pid) => pid !== m.participant_id);
+    this.onHand(m.participant_id, m.raised, this.handQueue);
+  }
+
+  /** @param {Poll} poll @param {PollVote | null | undefined} you */
+  pollChanged(poll, you) {
+    // A `poll` without `you` (a moderator's live count) keeps the answer we knew.
+    const known = this.polls.get(poll.id);
+    const merged = { ...poll, you: you !== undefined ? you : poll.you ?? known?.you ?? null };
+    this.polls.set(poll.id, merged);
+    this.onPoll(merged);
+  }
+
+  /** True when a moderator outranks us, so the class's locks apply to us. */
+  get isStudent() {
+    const role = this.me?.role;
+    return role === 'speaker' || role === 'viewer';
+  }
+
+  /** @param {keyof Locks} lock */
+  lockedForMe(lock) { return this.isStudent && Boolean(this.locks[lock]); }
 
   /** @param {PeerInfo} peer */
   peerJoined(peer) {
@@ -357,4 +517,32 @@ export class LiveClassClient {
   admit(participantId, admit = true) { this.send({ type: 'admit', participant_id: participantId, admit }); }
   startSession() { this.send({ type: 'start_session' }); }
   endSession() { this.send({ type: 'end_session' }); }
+
+  // -- teaching tools ------------------------------------------------------------------------
+
+  /** @param {PollDraft} draft a draft (moderators), or an open poll with `open: true` */
+  createPoll({ question, options, multiple = false, anonymous = false, quiz = false, correct = [], open = false }) {
+    this.send({ type: 'poll_create', question, options, multiple, anonymous, quiz, correct, open });
+  }
+  /** @param {string} pollId */
+  openPoll(pollId) { this.send({ type: 'poll_open', poll_id: pollId }); }
+  /** @param {string} pollId */
+  closePoll(pollId) { this.send({ type: 'poll_close', poll_id: pollId }); }
+  /** @param {string} pollId @param {boolean} visible show the results (and a quiz's answer) to everyone */
+  publishPoll(pollId, visible = true) { this.send({ type: 'poll_publish', poll_id: pollId, visible }); }
+  /** @param {string} pollId @param {string[]} options option ids; answering again replaces the answer */
+  answerPoll(pollId, options) { this.send({ type: 'poll_answer', poll_id: pollId, options }); }
+  /** @param {string} emoji one of `REACTIONS` */
+  react(emoji) { this.send({ type: 'reaction', emoji }); }
+  lowerAllHands() { this.send({ type: 'lower_all_hands' }); }
+  /** @param {Partial<Locks>} locks only the ones to change */
+  setLocks(locks) { this.send({ type: 'set_locks', locks }); }
+  muteAll() { this.send({ type: 'mute_all' }); }
+  /** @param {string} participantId @param {string} text */
+  privateChat(participantId, text) { this.send({ type: 'private_chat', to: participantId, text }); }
+  /** @param {number} seconds @param {string} [label] */
+  timerStart(seconds, label = '') { this.send({ type: 'timer_start', seconds, label }); }
+  timerPause() { this.send({ type: 'timer_pause' }); }
+  timerResume() { this.send({ type: 'timer_resume' }); }
+  timerStop() { this.send({ type: 'timer_stop' }); }
 }
