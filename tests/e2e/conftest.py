@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from tests.api.helpers import future, session_body
 from tests.conftest import JWT_SECRET, SECRET_KEY, Platform
 from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
-from tests.support.servers import free_port, liveclass_server_command
+from tests.support.servers import free_port, liveclass_server_command, wait_healthy
 
 
 def in_private_network_namespace() -> bool:
@@ -32,14 +31,19 @@ def in_private_network_namespace() -> bool:
     return {line.split(":")[0].strip() for line in lines} <= {"lo", "jnet0"}
 
 
-@pytest.fixture(autouse=True)
-def _network_namespace() -> None:
+def require_private_network() -> None:
+    """Browser tests fail under CI outside the namespace (and skip elsewhere)."""
     if in_private_network_namespace():
         return
     message = "browser tests run inside `unshare -n` with lo up (see scripts/test)"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _network_namespace() -> None:
+    require_private_network()
 
 
 class ServerProcess:
@@ -65,16 +69,7 @@ class ServerProcess:
         command = liveclass_server_command(self.port)
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, env=self.env, stdout=out, stderr=out)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("liveclass exited:\n" + self.log.read_text()[-3000:])
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("liveclass did not start within 30 s")
+        wait_healthy(self.proc, self.base_url, self.log)
 
     def stop(self) -> None:
         if self.proc is None:

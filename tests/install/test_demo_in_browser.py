@@ -7,7 +7,6 @@ each other on loopback only.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.e2e.conftest import in_private_network_namespace, open_page
+from tests.e2e.conftest import open_page, require_private_network
 from tests.e2e.media import participant_id, receives_from, wait_until
 from tests.install.conftest import clean_env
 from tests.support.chromium import CHROMIUM, CHROMIUM_FLAGS
@@ -28,12 +27,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(autouse=True)
 def _network_namespace() -> None:
-    if in_private_network_namespace():
-        return
-    message = "browser tests run inside `unshare -n` with lo up (see scripts/test)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    require_private_network()
 
 
 _LINK = re.compile(r"^(host|student)\s+(http://\S+)$")

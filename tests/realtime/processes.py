@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
-
-import httpx
 
 from liveclass.config import Settings
 from tests.conftest import JWT_SECRET, SECRET_KEY, make_settings
 from tests.realtime.conftest import Node
-from tests.support.servers import free_port, liveclass_server_command
+from tests.support.servers import free_port, liveclass_server_command, wait_healthy
 
 # Quick beats so a dead node is found within a second or two.
 HEARTBEAT_SECONDS = 0.2
@@ -67,17 +64,7 @@ class NodeProcess:
 
     def wait_ready(self) -> None:
         assert self.proc is not None
-        # Generous: on a loaded machine importing the app alone has taken ten seconds.
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("liveclass exited:\n" + self.log.read_text()[-3000:])
-            try:
-                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("liveclass did not start within 90 s")
+        wait_healthy(self.proc, self.base_url, self.log)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no closing frames; the node just stops beating."""

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -40,6 +42,21 @@ def liveclass_server_command(port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+    """Wait for a liveclass process to answer ``/healthz``; fail with its log if it exits."""
+    # Generous: on a loaded machine importing the app alone has taken ten seconds.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("liveclass exited:\n" + log.read_text()[-3000:])
+        try:
+            if httpx.get(base_url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise RuntimeError("liveclass did not start within 90 s")
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
