@@ -56,7 +56,10 @@ def wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log: Path) -> Non
                 return
         except httpx.HTTPError:
             time.sleep(0.05)
-    raise RuntimeError("liveclass did not start within 90 s")
+    # reap it here: a process left running would be reported against a later test
+    proc.kill()
+    proc.wait(timeout=10)
+    raise RuntimeError("liveclass did not start within 90 s:\n" + log.read_text()[-3000:])
 
 
 def _as_postgres_user(cmd: list[str]) -> list[str]:
