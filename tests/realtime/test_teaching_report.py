@@ -101,3 +101,32 @@ async def test_poll_results_after_the_class_and_the_closed_webhook(
     (theirs,) = (await classroom.api.get(url[: url.rindex("/")], headers=student)).json()
     # results were never published: the student sees the poll, not its results
     assert (theirs["results"], theirs["correct"], theirs["answers"]) == (None, None, None)
+
+
+async def test_ending_the_class_closes_its_open_polls(
+    classroom: Classroom, receiver: Receiver
+) -> None:
+    await classroom.create()
+    host = await classroom.enter()
+    await classroom.start()
+    ada = await classroom.enter("student-1", "Ada")
+    await host.send(
+        {"type": "poll_create", "question": "Ready?", "options": ["Yes", "No"], "open": True}
+    )
+    poll_id = (await ada.wait_type("poll"))["poll"]["id"]
+    await ada.send({"type": "poll_answer", "poll_id": poll_id, "options": ["0"]})
+    await host.wait_for(
+        lambda m: m.get("type") == "poll" and m["poll"]["results"]["total_voters"] == 1
+    )
+    await host.send({"type": "poll_create", "question": "Never opened", "options": ["a", "b"]})
+    await host.wait_for(lambda m: m.get("type") == "poll" and m["poll"]["status"] == "draft")
+    await classroom.end()  # nobody closed the poll: the end of the class does
+
+    data = await _closed_event(receiver)
+    assert (data["poll_id"], data["counts"], data["total_voters"]) == (poll_id, {"0": 1, "1": 0}, 1)
+    listed = await classroom.api.get(
+        f"/api/v1/sessions/{classroom.session_id}/polls", headers=classroom._auth()
+    )
+    statuses = {p["question"]: p["status"] for p in listed.json()}
+    # a draft was never asked: it stays a draft (there is nothing to report of it)
+    assert statuses == {"Ready?": "closed", "Never opened": "draft"}

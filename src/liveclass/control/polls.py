@@ -201,6 +201,18 @@ async def _step(
     await services.room_events.poll_changed(session_id, state, everyone=True)
 
 
+async def close_open_polls(tx: Transaction, session_id: uuid.UUID) -> None:
+    """The class is ending: its open polls close with it, each with its ``poll.closed``."""
+    for poll in await queries.session_polls(tx, session_id=session_id):
+        if poll.status != PollStatus.OPEN:
+            continue
+        _move(poll, PollStatus.CLOSED)
+        state = await poll_state(tx, poll)
+        outbox.record_event(
+            tx, "poll.closed", session_id=session_id, payload=_closed_event(session_id, state)
+        )
+
+
 def _move(poll: PollRow, target: PollStatus) -> None:
     check_poll_transition(PollStatus(poll.status), target)
     poll.status = target.value

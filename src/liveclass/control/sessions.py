@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from liveclass.auth.passwords import hash_password
+from liveclass.control import polls
 from liveclass.control.access import require_host
 from liveclass.control.actor import Actor
 from liveclass.db import attendance, outbox
@@ -236,6 +237,7 @@ async def end_session(
         row.end_reason = reason.value
         await attendance.close_session(tx, session_id=row.id, at=now)
         await participant_queries.mark_all_left(tx, row.id)
+        await polls.close_open_polls(tx, row.id)
         outbox.record_event(tx, "session.ended", session_id=row.id, payload=_event(row))
     # before the room closes: Janus must close its recordings, the recorder its files
     await capture.session_ended(services, row.id)
