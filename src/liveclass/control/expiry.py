@@ -34,7 +34,7 @@ async def purge_recordings_forever(services: Services, *, every_seconds: float =
     """Delete recordings past RECORDING_RETENTION_DAYS (files and rows), hourly."""
     while True:
         try:
-            purged = await purge_expired(services)
+            purged = await purge_expired(services.recorder)
         except Exception:  # keep purging on later passes
             log.exception("recording retention pass failed")
         else:
