@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or Settings()
     services = services or build_services(settings)
     hub = Hub(services, create_bus(settings.redis_url), node_id=default_node_id(settings.port))
-    services.room_events = hub
+    services.room_events.plug(hub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            await capture.shutdown(services)
+            await capture.shutdown(services.recorder)
             await hub.stop()
             await services.close()
 

@@ -142,8 +142,8 @@ def _serve(settings: Settings, *, demo: bool) -> int:
 
 async def _demo_links(settings: Settings) -> list[str]:
     from liveclass.control import participants, sessions
-    from liveclass.control.actor import Actor
     from liveclass.db.types import utcnow
+    from liveclass.domain.actors import Actor
     from liveclass.services import build_services
 
     # Demo links should still work after lunch; the classroom refreshes tokens itself.

@@ -1,68 +1,77 @@
-"""The long-lived objects one running liveclass node shares between requests."""
+"""The long-lived objects one running liveclass node shares between requests.
+
+Built once (``build_services``) and frozen: what changes while the node runs lives in the
+objects it holds (the database pool, the recorder's captures, the room events port), each
+owned by its package."""
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from liveclass.auth.issued import TokenIssuer
 from liveclass.auth.platform import PlatformVerifier
 from liveclass.config import Settings
 from liveclass.db.database import Database
-from liveclass.domain.errors import Invalid
+from liveclass.domain.lifecycle import SessionListener
+from liveclass.domain.providers import configured_backend
+from liveclass.domain.room_events import RoomEventsPort
 from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
-from liveclass.realtime.events import NoRoomEvents, RoomEvents
-
-if TYPE_CHECKING:
-    from liveclass.recording.capture import Capture
-    from liveclass.recording.storage import RecordingStorage
+from liveclass.recording.capture import SessionRecording
+from liveclass.recording.recorder import Recorder
+from liveclass.recording.storage import configured_storage
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
     db: Database
     verifier: PlatformVerifier
     issuer: TokenIssuer
-    backends: dict[str, MediaBackend] = field(default_factory=dict)
-    room_events: RoomEvents = field(default_factory=NoRoomEvents)
-    # Recordings this node is capturing, by recording id (see recording.capture).
-    captures: dict[uuid.UUID, Capture] = field(default_factory=dict)
-    # Where recordings are kept, made at first use (recording.service.storage_for).
-    recording_storage: RecordingStorage | None = None
+    backends: Mapping[str, MediaBackend]
+    # the app plugs its hub in (create_app); a CLI command leaves it unplugged
+    room_events: RoomEventsPort
+    recorder: Recorder
+    # told by the session use cases when a session starts and ends, in this order
+    session_listeners: tuple[SessionListener, ...]
 
     def backend(self, provider: str) -> MediaBackend:
-        try:
-            return self.backends[provider]
-        except KeyError:
-            raise Invalid(
-                f"Provider {provider!r} is not configured on this server.",
-                code="PROVIDER_UNAVAILABLE",
-                field="provider",
-            ) from None
+        return configured_backend(self.backends, provider)
 
     async def close(self) -> None:
         for backend in self.backends.values():
             await backend.aclose()
-        if self.recording_storage is not None:
-            self.recording_storage.close()
+        self.recorder.storage.close()
         await self.db.close()
 
 
 def build_services(settings: Settings) -> Services:
     assert settings.secret_key is not None  # Settings refuses to load without it
-    services = Services(
-        settings=settings,
-        db=Database(settings.database_url),
-        verifier=PlatformVerifier(settings),
-        issuer=TokenIssuer(
-            settings.secret_key.get_secret_value(),
-            access_ttl_seconds=settings.access_token_ttl_seconds,
-        ),
+    db = Database(settings.database_url)
+    issuer = TokenIssuer(
+        settings.secret_key.get_secret_value(),
+        access_ttl_seconds=settings.access_token_ttl_seconds,
     )
-    services.backends["mesh"] = MeshBackend()
+    backends: dict[str, MediaBackend] = {"mesh": MeshBackend()}
     if settings.janus_urls:
-        services.backends["janus"] = JanusBackend.from_settings(settings)
-    return services
+        backends["janus"] = JanusBackend.from_settings(settings)
+    room_events = RoomEventsPort()
+    recorder = Recorder(
+        settings=settings,
+        db=db,
+        issuer=issuer,
+        backends=backends,
+        room_events=room_events,
+        storage=configured_storage(settings),
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        verifier=PlatformVerifier(settings),
+        issuer=issuer,
+        backends=backends,
+        room_events=room_events,
+        recorder=recorder,
+        session_listeners=(SessionRecording(recorder),),
+    )

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 
 from liveclass.config import Settings
-from liveclass.control.actor import Actor
+from liveclass.domain.actors import Actor
 from liveclass.recording import service
 from liveclass.recording.janus_post import PostResult, StoredFile
 from liveclass.services import Services
@@ -75,15 +75,15 @@ async def _let_in(
 async def _recording(services: Services, sid: str, tmp_path: Path, *, ready: bool) -> uuid.UUID:
     # Driven by the recording use cases with a known file standing in for the capture.
     actor = Actor(user_id=HOST, name=HOST)
-    started = await service.start_recording(services, actor, uuid.UUID(sid))
-    await service.mark_recording(services, started.id)
-    await service.stop_recording(services, actor, uuid.UUID(sid))
+    started = await service.start_recording(services.recorder, actor, uuid.UUID(sid))
+    await service.mark_recording(services.recorder, started.id)
+    await service.stop_recording(services.recorder, actor, uuid.UUID(sid))
     if ready:
         source = tmp_path / f"{started.id}.webm"
         source.write_bytes(CLASS_FILE)
         key = f"{started.id}/class.webm"
-        size = await service.storage_for(services).put_file(key, source, content_type="video/webm")
-        await service.finish(services, started.id, PostResult(main=StoredFile(key, size)))
+        size = await services.recorder.storage.put_file(key, source, content_type="video/webm")
+        await service.finish(services.recorder, started.id, PostResult(main=StoredFile(key, size)))
     return started.id
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from liveclass.config import Settings
-from liveclass.control.actor import Actor
+from liveclass.domain.actors import Actor
 from liveclass.recording import service
 from liveclass.recording.janus_post import PostResult, StoredFile
 from liveclass.recording.storage import LocalStorage
@@ -75,16 +75,18 @@ async def _ready_recording(
     live = await live_session(client, platform, HOST, **session)
     services = _services(app)
     host = Actor(user_id=HOST, name=HOST)
-    started = await service.start_recording(services, host, uuid.UUID(live["id"]))
+    started = await service.start_recording(services.recorder, host, uuid.UUID(live["id"]))
     assert started.state == "starting"
     rec_id = started.id
-    await service.mark_recording(services, rec_id)
-    stopped = await service.stop_recording(services, host, uuid.UUID(live["id"]))
+    await service.mark_recording(services.recorder, rec_id)
+    stopped = await service.stop_recording(services.recorder, host, uuid.UUID(live["id"]))
     assert stopped.state == "processing"
-    storage = service.storage_for(services)
+    storage = services.recorder.storage
     key = f"{rec_id}/class.webm"
     size = await storage.put_file(key, webm, content_type="video/webm")
-    await service.finish(services, rec_id, PostResult(main=StoredFile(key, size)), duration_ms=2000)
+    await service.finish(
+        services.recorder, rec_id, PostResult(main=StoredFile(key, size)), duration_ms=2000
+    )
     got = await client.get(f"/api/v1/recordings/{rec_id}", headers=platform.auth(HOST, "teacher"))
     body: dict[str, Any] = got.json()
     return body
@@ -167,7 +169,7 @@ async def test_delete_removes_the_file(
     app: FastAPI, client: httpx.AsyncClient, platform: Platform, webm: Path
 ) -> None:
     rec = await _ready_recording(app, client, platform, webm)
-    storage = service.storage_for(_services(app))
+    storage = _services(app).recorder.storage
     assert isinstance(storage, LocalStorage)
     key = f"{rec['id']}/class.webm"
     assert await storage.exists(key)
@@ -184,7 +186,7 @@ async def test_retention_deletes_files_and_rows(
 ) -> None:
     rec = await _ready_recording(app, client, platform, webm)
     services = _services(app)
-    assert await service.purge_expired(services) == 0  # too young
+    assert await service.purge_expired(services.recorder) == 0  # too young
     from datetime import timedelta
 
     from liveclass.db.tables import RecordingRow
@@ -193,8 +195,8 @@ async def test_retention_deletes_files_and_rows(
         row = await tx.get(RecordingRow, uuid.UUID(rec["id"]))
         assert row is not None
         row.started_at = row.started_at - timedelta(days=91)
-    assert await service.purge_expired(services) == 1
-    assert not await service.storage_for(services).exists(f"{rec['id']}/class.webm")
+    assert await service.purge_expired(services.recorder) == 1
+    assert not await services.recorder.storage.exists(f"{rec['id']}/class.webm")
     auth = platform.auth(HOST, "teacher")
     got = await client.get(f"/api/v1/recordings/{rec['id']}", headers=auth)
     assert got.status_code == 404

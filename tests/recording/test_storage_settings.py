@@ -1,5 +1,5 @@
 """``RECORDING_STORAGE`` chooses where recordings go: the settings reach a real
-S3-compatible server (moto's server mode on loopback) through ``storage_for``."""
+S3-compatible server (moto's server mode on loopback) through ``build_services``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from liveclass.recording.service import storage_for
 from liveclass.recording.storage import LocalStorage, S3Storage
 from liveclass.services import build_services
 from tests.conftest import make_settings
@@ -33,7 +32,7 @@ async def test_s3_settings_store_in_the_bucket_under_the_prefix(
     )
     assert "test-secret" not in repr(settings)
     services = build_services(settings)
-    storage = storage_for(services)
+    storage = services.recorder.storage
     assert isinstance(storage, S3Storage)
     storage._client.create_bucket(Bucket="classes")
     source = tmp_path / "class.webm"
@@ -41,7 +40,7 @@ async def test_s3_settings_store_in_the_bucket_under_the_prefix(
     assert await storage.put_file("r1/class.webm", source, content_type="video/webm") == 4000
     listed = storage._client.list_objects_v2(Bucket="classes")["Contents"]
     assert [o["Key"] for o in listed] == ["school-a/r1/class.webm"]
-    assert storage_for(services) is storage  # one client per node, not one per download
+    assert services.recorder.storage is storage  # one client per node, not one per download
     await services.close()  # closes the client's connections too
 
 
@@ -50,7 +49,7 @@ async def test_local_storage_by_default(tmp_path: Path) -> None:
         f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", recordings_dir=str(tmp_path / "rec")
     )
     services = build_services(settings)
-    storage = storage_for(services)
+    storage = services.recorder.storage
     assert isinstance(storage, LocalStorage)
     assert storage.root == tmp_path / "rec"
     await services.db.close()

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from liveclass.auth.platform import Caller
-from liveclass.control.actor import Actor
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Unauthorized
 from liveclass.services import Services
 

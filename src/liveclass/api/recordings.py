@@ -83,7 +83,7 @@ def _out(row: RecordingRow) -> RecordingOut:
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: the session is not live"}},
 )
 async def start(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> RecordingOut:
-    return _out(await capture.start(services, actor_of(caller), session_id))
+    return _out(await capture.start(services.recorder, actor_of(caller), session_id))
 
 
 @router.post(
@@ -93,7 +93,7 @@ async def start(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep)
     responses={**_ERRORS, 409: {"description": "INVALID_STATE: not live or not recording"}},
 )
 async def stop(session_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> RecordingOut:
-    return _out(await capture.stop(services, actor_of(caller), session_id))
+    return _out(await capture.stop(services.recorder, actor_of(caller), session_id))
 
 
 @router.get(
@@ -189,7 +189,7 @@ async def download(
     row = await _visible_recording(services, caller, recording_id)
     if row.state != RecordingState.READY or row.storage_key is None:
         raise Conflict(f"The recording is {row.state}, not ready.", code="RECORDING_NOT_READY")
-    storage = service.storage_for(services)
+    storage = services.recorder.storage
     try:
         size = await storage.size(row.storage_key)
     except ObjectMissing as exc:
@@ -223,5 +223,5 @@ def _stream(
 )
 async def delete(recording_id: uuid.UUID, caller: CallerDep, services: ServicesDep) -> Response:
     await _visible_recording(services, caller, recording_id)
-    await service.delete_recording(services, actor_of(caller), recording_id)
+    await service.delete_recording(services.recorder, actor_of(caller), recording_id)
     return Response(status_code=204)

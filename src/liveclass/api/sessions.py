@@ -31,12 +31,12 @@ from liveclass.api.views import (
 )
 from liveclass.auth.platform import Caller
 from liveclass.control import sessions as control
-from liveclass.control.access import require_host
-from liveclass.control.actor import Actor
 from liveclass.control.participants import visible_session
 from liveclass.db import idempotency
 from liveclass.db import sessions as queries
 from liveclass.db.tables import LiveSessionRow
+from liveclass.domain.access import require_host
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, Invalid, NotAllowed
 from liveclass.services import Services
 

@@ -11,11 +11,11 @@ import orjson
 from fastapi import Response
 
 from liveclass.api.schemas import SessionOut
-from liveclass.control.access import may_host
-from liveclass.control.actor import Actor
 from liveclass.control.participants import Admission
 from liveclass.db.sessions import SHOWN_FIELDS, SessionRecord, shown_of
 from liveclass.db.tables import LiveSessionRow
+from liveclass.domain.access import may_host
+from liveclass.domain.actors import Actor
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Permissions, Role
 from liveclass.services import Services

@@ -5,16 +5,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import timedelta
+from typing import Protocol
 
 from liveclass.control.sessions import expire_overdue
 from liveclass.db import nodes
 from liveclass.db.types import utcnow
-from liveclass.realtime.hub import Hub
 from liveclass.recording.service import purge_expired
 from liveclass.services import Services
 
 log = logging.getLogger(__name__)
+
+
+class NodeHub(Protocol):
+    """What the sweeps need of this node's realtime hub (``realtime.hub.Hub``); named here
+    so control does not import realtime, which calls control's use cases."""
+
+    @property
+    def node_id(self) -> str: ...
+
+    async def beat(self) -> None: ...
+
+    async def node_gone(self, node_id: str, session_ids: list[uuid.UUID]) -> None: ...
 
 
 async def expire_forever(services: Services, *, every_seconds: float = 30.0) -> None:
@@ -34,7 +47,7 @@ async def purge_recordings_forever(services: Services, *, every_seconds: float =
     """Delete recordings past RECORDING_RETENTION_DAYS (files and rows), hourly."""
     while True:
         try:
-            purged = await purge_expired(services)
+            purged = await purge_expired(services.recorder)
         except Exception:  # keep purging on later passes
             log.exception("recording retention pass failed")
         else:
@@ -43,7 +56,7 @@ async def purge_recordings_forever(services: Services, *, every_seconds: float =
         await asyncio.sleep(every_seconds)
 
 
-async def watch_nodes_forever(services: Services, hub: Hub) -> None:
+async def watch_nodes_forever(services: Services, hub: NodeHub) -> None:
     """Beat every NODE_HEARTBEAT_SECONDS and bury the nodes silent for NODE_EXPIRY_SECONDS."""
     while True:
         await asyncio.sleep(services.settings.node_heartbeat_seconds)
@@ -54,7 +67,7 @@ async def watch_nodes_forever(services: Services, hub: Hub) -> None:
             log.exception("node heartbeat failed")
 
 
-async def bury_dead_nodes(services: Services, hub: Hub) -> list[str]:
+async def bury_dead_nodes(services: Services, hub: NodeHub) -> list[str]:
     """Close what silent nodes left open as of their last beat, drop their sockets from the
     rooms, and end the overdue classes that nobody is in any more. Several nodes may run
     it: each dead node is buried by one."""

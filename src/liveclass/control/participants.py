@@ -8,8 +8,6 @@ from typing import Any
 
 from liveclass.auth.issued import AccessClaims
 from liveclass.auth.passwords import verify_password
-from liveclass.control.access import is_owner_or_admin, require_moderator, require_visible
-from liveclass.control.actor import Actor
 from liveclass.control.sessions import ensure_room, stored_room
 from liveclass.db import attendance, outbox
 from liveclass.db import participants as queries
@@ -19,6 +17,8 @@ from liveclass.db.participants import ParticipantRecord, Seat
 from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.db.types import utcnow
+from liveclass.domain.access import is_owner_or_admin, require_moderator, require_visible
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus, check_participant_transition

@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from liveclass.control.access import require_moderator, require_visible, role_in
-from liveclass.control.actor import Actor
 from liveclass.db import outbox
 from liveclass.db import participants as participant_queries
 from liveclass.db import polls as queries
@@ -21,6 +19,8 @@ from liveclass.db import sessions as session_queries
 from liveclass.db.database import Transaction
 from liveclass.db.tables import PollRow
 from liveclass.db.types import utcnow
+from liveclass.domain.access import require_moderator, require_visible, role_in
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, InvalidState, NotAllowed, NotFound
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus

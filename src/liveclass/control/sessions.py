@@ -10,8 +10,6 @@ from typing import Any
 
 from liveclass.auth.passwords import hash_password
 from liveclass.control import polls
-from liveclass.control.access import require_host
-from liveclass.control.actor import Actor
 from liveclass.db import attendance, outbox
 from liveclass.db import participants as participant_queries
 from liveclass.db import sessions as session_queries
@@ -19,10 +17,17 @@ from liveclass.db.database import Transaction
 from liveclass.db.sessions import SessionRecord
 from liveclass.db.tables import LiveSessionRow
 from liveclass.db.types import utcnow
+from liveclass.domain.access import require_host
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, DomainError, Invalid, NotFound
-from liveclass.domain.lifecycle import EndReason, SessionStatus, check_transition
+from liveclass.domain.lifecycle import (
+    EndReason,
+    SessionEnded,
+    SessionStarted,
+    SessionStatus,
+    check_transition,
+)
 from liveclass.media.backend import MediaRoom, RoomSpec
-from liveclass.recording import capture
 from liveclass.services import Services
 
 log = logging.getLogger(__name__)
@@ -178,8 +183,9 @@ async def start_session(services: Services, actor: Actor, session_id: uuid.UUID)
         _store_room(row, room)
         outbox.record_event(tx, "session.started", session_id=row.id, payload=_event(row))
     await services.room_events.session_started(row.id)
-    if row.is_recorded:
-        await capture.session_started(services, row)
+    started = SessionStarted(session_id=row.id, is_recorded=row.is_recorded)
+    for listener in services.session_listeners:
+        await listener.session_started(started)
     return row
 
 
@@ -240,7 +246,9 @@ async def end_session(
         await polls.close_open_polls(tx, row.id)
         outbox.record_event(tx, "session.ended", session_id=row.id, payload=_event(row))
     # before the room closes: Janus must close its recordings, the recorder its files
-    await capture.session_ended(services, row.id)
+    ended = SessionEnded(session_id=row.id, reason=reason)
+    for listener in services.session_listeners:
+        await listener.session_ended(ended)
     await _close_room(services, row)
     await services.room_events.session_ended(row.id, reason.value)
     return row

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import enum
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
 
 from liveclass.domain.errors import InvalidState
 
@@ -39,3 +42,28 @@ def check_transition(current: SessionStatus, target: SessionStatus) -> None:
 
 def is_joinable(status: SessionStatus) -> bool:
     return status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)
+
+
+# -- what the session use cases announce -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted:
+    session_id: uuid.UUID
+    is_recorded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnded:
+    session_id: uuid.UUID
+    reason: EndReason
+
+
+class SessionListener(Protocol):
+    """Told when a session became live and when it ended (not when a scheduled one is
+    cancelled: nothing ran). ``session_ended`` is told before the media room closes, so a
+    listener may still finish what the room holds (recordings)."""
+
+    async def session_started(self, event: SessionStarted) -> None: ...
+
+    async def session_ended(self, event: SessionEnded) -> None: ...

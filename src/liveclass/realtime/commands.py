@@ -14,7 +14,7 @@ from typing import Any
 
 from liveclass.control import participants as participant_control
 from liveclass.control import sessions as session_control
-from liveclass.control.actor import Actor
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import DomainError
 from liveclass.domain.locks import Lock
 from liveclass.domain.roles import Action, role_allows

@@ -1,67 +1,40 @@
-"""Recording use cases: start, stop, finish, delete and retention, as the session use cases
-and the API call them. Capturing media is the backend's job (Janus records .mjr files; the
-mesh recorder process writes WebM); this module keeps the recording row exact and stores
-the result.
+"""Recording use cases: start, stop, finish, delete and retention, as the API and the
+session lifecycle (``capture.SessionRecording``) call them. Capturing media is the
+backend's job (Janus records .mjr files; the mesh recorder process writes WebM); this
+module keeps the recording row exact and stores the result.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
-from liveclass.control.access import require_host
-from liveclass.control.actor import Actor
 from liveclass.db import recordings as queries
 from liveclass.db.database import Transaction
 from liveclass.db.sessions import get_session
 from liveclass.db.tables import LiveSessionRow, RecordingRow
 from liveclass.db.types import utcnow
+from liveclass.domain.access import require_host
+from liveclass.domain.actors import Actor
 from liveclass.domain.errors import InvalidState, NotFound
-from liveclass.domain.lifecycle import SessionStatus
+from liveclass.domain.lifecycle import SessionStarted, SessionStatus
 from liveclass.domain.recordings import RecordingState
 from liveclass.recording.errors import RecordingError
 from liveclass.recording.janus_post import PostResult
-from liveclass.recording.storage import LocalStorage, RecordingStorage, S3Storage
-from liveclass.services import Services
+from liveclass.recording.recorder import Recorder
+from liveclass.recording.storage import RecordingStorage
 
 
-def storage_for(services: Services) -> RecordingStorage:
-    """The configured storage: ``RECORDINGS_DIR``, or the S3 bucket of ``RECORDING_STORAGE=s3``.
-
-    One per node, kept on ``services``: an S3 client costs tens of milliseconds to build
-    and keeps its connections for the next download."""
-    if services.recording_storage is None:
-        services.recording_storage = _configured_storage(services)
-    return services.recording_storage
-
-
-def _configured_storage(services: Services) -> RecordingStorage:
-    settings = services.settings
-    if settings.recording_storage == "local":
-        return LocalStorage(Path(settings.recordings_dir))
-    assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
-    secret = settings.s3_secret_key
-    return S3Storage(
-        settings.s3_bucket,
-        prefix=settings.s3_prefix,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key=settings.s3_access_key,
-        secret_key=secret.get_secret_value() if secret is not None else None,
-    )
-
-
-async def start_recording(services: Services, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
+async def start_recording(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
     """Host only, only while live; a second start while one records is a no-op."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         session = await _live_session(tx, session_id)
         require_host(actor, session)
         return await _open(tx, session, started_by=actor.user_id)
 
 
-async def stop_recording(services: Services, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
-    async with services.db.transaction() as tx:
+async def stop_recording(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
+    async with recorder.db.transaction() as tx:
         session = await _live_session(tx, session_id)
         require_host(actor, session)
         row = await queries.active_recording(tx, session_id)
@@ -71,52 +44,52 @@ async def stop_recording(services: Services, actor: Actor, session_id: uuid.UUID
         return row
 
 
-async def on_session_started(services: Services, session: LiveSessionRow) -> RecordingRow | None:
+async def on_session_started(recorder: Recorder, event: SessionStarted) -> RecordingRow | None:
     """Call after a session became live: ``is_recorded`` sessions start recording."""
-    if not session.is_recorded:
+    if not event.is_recorded:
         return None
-    async with services.db.transaction() as tx:
-        fresh = await get_session(tx, session.id)
+    async with recorder.db.transaction() as tx:
+        fresh = await get_session(tx, event.session_id)
         if fresh is None or fresh.status != SessionStatus.LIVE:
             return None
         return await _open(tx, fresh, started_by=None)
 
 
-async def on_session_ended(services: Services, session_id: uuid.UUID) -> RecordingRow | None:
+async def on_session_ended(recorder: Recorder, session_id: uuid.UUID) -> RecordingRow | None:
     """Call when a session ends: its active recording stops and goes to processing."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         row = await queries.active_recording(tx, session_id)
         if row is not None:
             _to_processing(row)
         return row
 
 
-async def mark_recording(services: Services, recording_id: uuid.UUID) -> None:
+async def mark_recording(recorder: Recorder, recording_id: uuid.UUID) -> None:
     """The capture really began (the recorder or Janus confirmed): ``starting -> recording``."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         row = await _get(tx, recording_id)
         if row.state == RecordingState.STARTING:
             queries.move_to(row, RecordingState.RECORDING)
 
 
-async def mark_stopped(services: Services, recording_id: uuid.UUID) -> None:
+async def mark_stopped(recorder: Recorder, recording_id: uuid.UUID) -> None:
     """The capture ended without a stop call (the class ended on another node, or the
     recorder left): the recording goes to processing like after a stop."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         row = await _get(tx, recording_id)
         if row.state in (RecordingState.STARTING, RecordingState.RECORDING):
             _to_processing(row)
 
 
 async def finish(
-    services: Services,
+    recorder: Recorder,
     recording_id: uuid.UUID,
     outcome: PostResult | RecordingError,
     *,
     duration_ms: int | None = None,
 ) -> RecordingRow:
     """Record the post-processing outcome: ``ready`` with the stored file, or ``failed``."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         row = await _get(tx, recording_id)
         if isinstance(outcome, RecordingError):
             queries.move_to(row, RecordingState.FAILED, reason=str(outcome))
@@ -129,18 +102,18 @@ async def finish(
         return row
 
 
-async def fail(services: Services, recording_id: uuid.UUID, reason: str) -> RecordingRow:
+async def fail(recorder: Recorder, recording_id: uuid.UUID, reason: str) -> RecordingRow:
     """The capture broke (recorder crashed, Janus gone): mark it failed; the class goes on."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         row = await _get(tx, recording_id)
         if row.state not in (RecordingState.FAILED, RecordingState.DELETED, RecordingState.READY):
             queries.move_to(row, RecordingState.FAILED, reason=reason)
         return row
 
 
-async def delete_recording(services: Services, actor: Actor, recording_id: uuid.UUID) -> None:
+async def delete_recording(recorder: Recorder, actor: Actor, recording_id: uuid.UUID) -> None:
     """Host/admin: remove the files, keep the row as ``deleted`` (an audit trail)."""
-    async with services.db.transaction() as tx:
+    async with recorder.db.transaction() as tx:
         row = await _get(tx, recording_id)
         session = await get_session(tx, row.session_id)
         if session is None:
@@ -148,14 +121,14 @@ async def delete_recording(services: Services, actor: Actor, recording_id: uuid.
         require_host(actor, session)
         queries.move_to(row, RecordingState.DELETED)
         keys = _keys(row)
-    await _remove_files(storage_for(services), keys)
+    await _remove_files(recorder.storage, keys)
 
 
-async def purge_expired(services: Services) -> int:
+async def purge_expired(recorder: Recorder) -> int:
     """Delete finished recordings older than ``recording_retention_days``: files and rows."""
-    before = utcnow() - timedelta(days=services.settings.recording_retention_days)
-    storage = storage_for(services)
-    async with services.db.transaction() as tx:
+    before = utcnow() - timedelta(days=recorder.settings.recording_retention_days)
+    storage = recorder.storage
+    async with recorder.db.transaction() as tx:
         rows = await queries.expired_recordings(tx, before=before)
         for row in rows:
             await _remove_files(storage, _keys(row))

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
-from liveclass.config import S3_EXTRA_HINT
+from liveclass.config import S3_EXTRA_HINT, Settings
 from liveclass.recording.errors import ObjectMissing, StorageError
 
 CHUNK_BYTES = 256 * 1024
@@ -239,3 +239,19 @@ def _s3_error_code(exc: Exception) -> str | None:
         return None
     code = response.get("Error", {}).get("Code")
     return str(code) if code is not None else None
+
+
+def configured_storage(settings: Settings) -> RecordingStorage:
+    """The configured storage: ``RECORDINGS_DIR``, or the S3 bucket of ``RECORDING_STORAGE=s3``."""
+    if settings.recording_storage == "local":
+        return LocalStorage(Path(settings.recordings_dir))
+    assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
+    secret = settings.s3_secret_key
+    return S3Storage(
+        settings.s3_bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key=settings.s3_access_key,
+        secret_key=secret.get_secret_value() if secret is not None else None,
+    )
