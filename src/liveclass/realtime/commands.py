@@ -17,7 +17,7 @@ from liveclass.control import sessions as session_control
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import DomainError
 from liveclass.domain.locks import Lock
-from liveclass.domain.roles import Action, role_allows
+from liveclass.domain.roles import Action
 from liveclass.realtime import protocol as p
 from liveclass.realtime import teaching
 from liveclass.realtime.connection import Connection, ConnectionState
@@ -76,8 +76,8 @@ def _check_rate(bucket: TokenBucket) -> None:
 
 
 def _require(conn: Connection, action: Action, what: str) -> None:
-    if not role_allows(conn.role, action):
-        raise UserError("FORBIDDEN", f"A {conn.role.value} may not {what}.")
+    if not conn.may(action):
+        raise UserError("FORBIDDEN", f"A {conn.title} may not {what}.")
 
 
 async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
@@ -93,8 +93,8 @@ async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> Non
                 teaching.check_unlocked(hub, conn, Lock.SCREEN, "screen sharing")
             await _relay(hub, conn, to, {"type": "offer", "sdp": sdp, "streams": streams})
         case p.Answer(to=to, sdp=sdp):
-            if not role_allows(conn.role, Action.PUBLISH) and _SENDING_DIRECTION.search(sdp):
-                raise UserError("FORBIDDEN", f"A {conn.role.value} may only receive media.")
+            if not conn.may(Action.PUBLISH) and _SENDING_DIRECTION.search(sdp):
+                raise UserError("FORBIDDEN", f"A {conn.title} may only receive media.")
             await _relay(hub, conn, to, {"type": "answer", "sdp": sdp})
         case p.Candidate(to=to, candidate=candidate):
             await _relay(hub, conn, to, {"type": "candidate", "candidate": candidate})

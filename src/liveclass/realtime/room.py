@@ -96,7 +96,7 @@ class Room:
             pid = str(conn.participant_id)
             if (to is not None and pid != to) or pid == exclude:
                 continue
-            if moderators_only and not role_allows(conn.role, Action.MODERATE):
+            if moderators_only and not conn.may(Action.MODERATE):
                 continue
             yield conn
 

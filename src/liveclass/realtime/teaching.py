@@ -52,9 +52,8 @@ _WHAT = {
 
 
 def require(conn: Connection, action: Action) -> None:
-    if conn.hidden or not role_allows(conn.role, action):
-        role = "recorder" if conn.hidden else conn.role.value
-        raise UserError("FORBIDDEN", f"A {role} may not {_WHAT.get(action, action.value)}.")
+    if not conn.may(action):
+        raise UserError("FORBIDDEN", f"A {conn.title} may not {_WHAT.get(action, action.value)}.")
 
 
 def check_unlocked(hub: Hub, conn: Connection, lock: Lock, what: str) -> None:
@@ -160,10 +159,10 @@ async def _reaction(hub: Hub, conn: Connection, emoji: str) -> None:
 
 async def hand(hub: Hub, conn: Connection, raised: bool, target: uuid.UUID | None) -> None:
     """Raise or lower a hand; the ``hand`` message carries the whole queue in raise order."""
-    if conn.hidden:
-        raise UserError("FORBIDDEN", "The recorder has no hand to raise.")
+    if not conn.kind.listed:
+        raise UserError("FORBIDDEN", f"The {conn.title} has no hand to raise.")
     if target is not None and target != conn.participant_id:
-        if not role_allows(conn.role, Action.MODERATE):
+        if not conn.may(Action.MODERATE):
             raise UserError("FORBIDDEN", f"A {conn.role.value} may not lower someone else's hand.")
         if raised:
             raise UserError("FORBIDDEN", "Only the participant can raise their own hand.")
