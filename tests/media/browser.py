@@ -25,13 +25,17 @@ from tests.support.servers import free_port, liveclass_server_command
 # and shows every remote stream in a muted, autoplaying <video>.
 HARNESS_JS = """
 import { LiveClassClient } from '/static/liveclass-client.js';
-import { JanusMedia } from '/static/janus-media.js';
-import { MeshMedia } from '/static/mesh-media.js';
+import { openMedia } from '/static/media-transport.js';
 const params = new URLSearchParams(window.harnessParams);
 const client = new LiveClassClient({ sessionId: params.get('session'),
   accessToken: params.get('token'), baseUrl: location.origin });
-const Transport = params.get('provider') === 'mesh' ? MeshMedia : JanusMedia;
-const media = new Transport(client, { iceServers: [] });
+// as the classroom does: the join document's provider picks the transport module
+const joined = await client.refreshToken();
+if (joined.media.provider !== params.get('provider')) {
+  throw new Error(`a ${joined.media.provider} class, not ${params.get('provider')}`);
+}
+const media = await openMedia(client, joined, { iceServers: [] });
+client.useMedia(media);
 const harness = { client, media, errors: [], firstFrameAt: {}, startedAt: 0 };
 window.harness = harness;
 media.onMediaError = (e) => harness.errors.push(e);
@@ -231,7 +235,7 @@ async def open_harness(
     camera: bool = True,
     provider: str = "janus",
 ) -> Page:
-    """A page on the liveclass origin running the client library and janus-media.js."""
+    """A page on the liveclass origin running the client library and the class's transport."""
     context = await browser.new_context(permissions=["camera", "microphone"])
     page = await context.new_page()
     console: list[str] = []

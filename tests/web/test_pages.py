@@ -63,12 +63,19 @@ async def test_classroom_create_and_example_pages_are_served(client: httpx.Async
 
 async def test_client_modules_are_served_as_javascript(client: httpx.AsyncClient) -> None:
     ui_modules = ("classroom.js", "polls-panel.js", "teaching-tools.js")
-    for name in ("liveclass-client.js", "mesh-media.js", "create.js", *ui_modules):
+    library = (
+        "liveclass-client.js",
+        "media-transport.js",
+        "mesh-media.js",
+        "janus-media.js",
+        "janus-api.js",
+    )
+    for name in (*library, "create.js", *ui_modules):
         module = await client.get(f"/static/{name}")
         assert module.status_code == 200, name
         assert "javascript" in module.headers["content-type"]
     # the library stays DOM-free so platforms can build their own UI on it
-    for name in ("liveclass-client.js", "mesh-media.js"):
+    for name in library:
         source = (await client.get(f"/static/{name}")).text
         assert re.search(r"\bdocument\.\w", source) is None and "innerHTML" not in source
     for name in ui_modules:  # people's text reaches the page only as text

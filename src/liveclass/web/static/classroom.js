@@ -4,13 +4,17 @@
  * Everything people typed (names, titles, chat) is shown with `textContent`, never as HTML.
  */
 import { LiveClassClient } from './liveclass-client.js';
-import { MeshMedia } from './mesh-media.js';
+import { openMedia } from './media-transport.js';
 import { PollsPanel } from './polls-panel.js';
 import {
   LOCK_LABELS, LockMenu, TimerBadge, bindMenus, bindTimerControls, buildReactionMenu, flashReaction,
 } from './teaching-tools.js';
 
 /** @typedef {import('./liveclass-client.js').PeerInfo} PeerInfo */
+/** @typedef {import('./liveclass-client.js').JoinDocument} JoinDocument */
+/** @typedef {import('./liveclass-client.js').Permissions} Permissions */
+/** @typedef {import('./media-transport.js').MediaTransport} MediaTransport */
+/** @typedef {import('./media-transport.js').StreamKind} StreamKind */
 
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -39,7 +43,7 @@ class Classroom {
   /** @param {LiveClassClient} client */
   constructor(client) {
     this.client = client;
-    /** @type {any} */
+    /** @type {MediaTransport | null} */
     this.media = null;
     /** @type {Map<string, PeerInfo>} */
     this.peers = new Map();
@@ -51,7 +55,7 @@ class Classroom {
     this.screen = null;
     this.handRaised = false;
     this.ended = false;
-    /** @type {any} the permissions we act with (from the join, then the socket) */
+    /** @type {Partial<Permissions>} the permissions we act with (from the join, then the socket) */
     this.permissions = {};
     this.polls = new PollsPanel(client, {
       box: $('polls-box'), list: $('polls'), scores: $('quiz-scores'),
@@ -86,20 +90,15 @@ class Classroom {
     this.client.connect();
   }
 
-  /** Pick the media transport the join document names; an SFU module plugs in here. */
-  /** @param {any} joined @param {RTCIceServer[]} iceServers */
+  /**
+   * The media transport the join document names, handed to the client.
+   * @param {JoinDocument} joined @param {RTCIceServer[]} iceServers
+   */
   async createMedia(joined, iceServers) {
-    const provider = (joined.media && joined.media.provider) || 'mesh';
-    let media;
-    if (provider === 'mesh') {
-      media = new MeshMedia(this.client, { iceServers });
-    } else {
-      const module = await import(`./${provider}-media.js`);
-      media = await module.createMedia(this.client, joined, { iceServers });
-    }
-    media.onRemoteStream = (/** @type {string} */ pid, /** @type {MediaStream} */ stream, /** @type {string} */ kind) =>
-      this.showStream(pid, stream, kind);
-    media.onRemoteStreamEnded = (/** @type {string} */ pid, /** @type {string} */ kind) => this.removeTile(pid, kind);
+    const media = await openMedia(this.client, joined, { iceServers });
+    media.onRemoteStream = (pid, stream, kind) => this.showStream(pid, stream, kind);
+    media.onRemoteStreamEnded = (pid, kind) => this.removeTile(pid, kind);
+    this.client.useMedia(media);
     return media;
   }
 
@@ -175,7 +174,7 @@ class Classroom {
     this.announceMedia();
   }
 
-  applyPermissions(/** @type {string} */ role, /** @type {any} */ permissions) {
+  applyPermissions(/** @type {string} */ role, /** @type {Permissions} */ permissions) {
     const body = document.body.classList;
     body.toggle('is-host', role === 'host');
     body.toggle('is-moderator', Boolean(permissions.room_admin));
@@ -212,7 +211,7 @@ class Classroom {
       this.notice(this.mediaProblem);
       return;
     }
-    this.media.publish(this.camera, 'camera');
+    this.media?.publish(this.camera, 'camera');
     this.showStream(this.client.me?.participant_id || 'local', this.camera, 'camera', true);
   }
 
@@ -220,7 +219,7 @@ class Classroom {
     for (const kind of /** @type {const} */ (['camera', 'screen'])) {
       const stream = kind === 'camera' ? this.camera : this.screen;
       if (!stream) continue;
-      this.media.unpublish(kind);
+      this.media?.unpublish(kind);
       stream.getTracks().forEach((t) => t.stop());
       this.removeTileKey(`local:${kind}`);
     }
@@ -266,7 +265,7 @@ class Classroom {
     const track = this.screen.getVideoTracks()[0];
     // Text on slides must stay sharp; prefer resolution over frame rate.
     if (track) { track.contentHint = 'detail'; track.onended = () => this.stopScreen(); }
-    this.media.publish(this.screen, 'screen');
+    this.media?.publish(this.screen, 'screen');
     this.showStream(this.client.me?.participant_id || 'local', this.screen, 'screen', true);
     $('screen').setAttribute('aria-pressed', 'true');
     $('screen').textContent = 'Stop sharing';
@@ -276,7 +275,7 @@ class Classroom {
 
   stopScreen(announce = true) {
     if (!this.screen) return;
-    this.media.unpublish('screen');
+    this.media?.unpublish('screen');
     this.screen.getTracks().forEach((t) => t.stop());
     this.screen = null;
     this.removeTileKey('local:screen');
@@ -599,7 +598,8 @@ class Classroom {
 
   // -- status and endings ---------------------------------------------------------------------
 
-  setStatus(/** @type {string} */ status, /** @type {string | undefined} */ detail) {
+  /** @param {string} status @param {string} [detail] */
+  setStatus(status, detail) {
     const el = $('status');
     el.dataset.state = status;
     el.textContent = status === 'reconnecting' ? 'reconnecting…' : status;

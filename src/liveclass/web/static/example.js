@@ -4,15 +4,24 @@
  * stream and the chat. Build your own UI the same way.
  */
 import { LiveClassClient } from './liveclass-client.js';
-import { MeshMedia } from './mesh-media.js';
+import { openMedia } from './media-transport.js';
+
+/** @typedef {import('./media-transport.js').MediaTransport} MediaTransport */
 
 const params = new URLSearchParams(location.hash.slice(1));
+// Declared types: in a checked JS file `x.onSomething = ...` on an untyped const would add a
+// new property instead of setting the callback the type declares.
+/** @type {LiveClassClient} */
 const client = new LiveClassClient({
   sessionId: params.get('session') || '',
   accessToken: params.get('token') || '',
   baseUrl: location.origin,
 });
-const media = new MeshMedia(client, { iceServers: await client.iceServers() });
+// The join document names the media provider; its transport module does the rest.
+const joined = await client.refreshToken();
+/** @type {MediaTransport} */
+const media = await openMedia(client, joined, { iceServers: await client.iceServers() });
+client.useMedia(media);
 const status = /** @type {HTMLElement} */ (document.getElementById('status'));
 const videos = /** @type {HTMLElement} */ (document.getElementById('videos'));
 
@@ -36,7 +45,6 @@ media.onRemoteStream = (pid, stream, kind) => {
 };
 media.onRemoteStreamEnded = (pid, kind) => document.getElementById(`v-${pid}-${kind}`)?.remove();
 
-const joined = await client.refreshToken();
 if (joined.permissions.can_publish) {
   media.publish(await navigator.mediaDevices.getUserMedia({ audio: true, video: true }), 'camera');
 }

@@ -3,8 +3,29 @@
  * liveclass client library: the classroom protocol, token refresh and reconnection.
  *
  * It never touches the DOM, so a platform can build its own UI on it. Media moves through a
- * pluggable transport (see `MediaTransport` below; `mesh-media.js` is the built-in one).
+ * pluggable transport (`MediaTransport`, media-transport.js) that the page hands over with
+ * `useMedia`.
  * Every message type is described in docs/protocol.md.
+ */
+
+/** @typedef {import('./media-transport.js').MediaTransport} MediaTransport */
+/** @typedef {import('./media-transport.js').SignalMessage} SignalMessage */
+
+/**
+ * What a join or a token refresh answers (the fields the browser uses).
+ * @typedef {Object} JoinDocument
+ * @property {string} participant_id
+ * @property {string} role
+ * @property {string} status
+ * @property {Permissions} permissions
+ * @property {string} access_token
+ * @property {string} expires_at
+ * @property {MediaGrant} media  what the media transport needs (see media-transport.js)
+ */
+
+/**
+ * The media part of a join document: `provider` names the transport, the rest is its own.
+ * @typedef {{provider: string} & Record<string, unknown>} MediaGrant
  */
 
 /**
@@ -133,20 +154,6 @@ export const NO_LOCKS = Object.freeze({
   student_chat: false, student_private_chat: false,
 });
 
-/**
- * What a media transport must offer the client. The mesh transport moves media peer to peer
- * over our signaling; an SFU transport may ignore `signal` and talk to its server instead.
- * @typedef {Object} MediaTransport
- * @property {(welcome: Welcome) => void} start  (re)build media for the roster of a welcome
- * @property {(peer: PeerInfo) => void} peerJoined  a new socket of this peer (first or again)
- * @property {(participantId: string) => void} peerLeft
- * @property {(participantId: string, role: string, permissions: Permissions) => void} roleChanged
- * @property {(message: any) => void} signal  an `offer`, `answer` or `candidate` for us
- * @property {(stream: MediaStream, kind: 'camera'|'screen') => void} publish
- * @property {(kind: 'camera'|'screen') => void} unpublish
- * @property {() => void} close
- */
-
 /** Close codes after which reconnecting cannot help (see docs/protocol.md). */
 export const TERMINAL_CLOSE_CODES = new Set([4403, 4404, 4409, 4410]);
 const UNAUTHORIZED = 4401;
@@ -244,8 +251,12 @@ export class LiveClassClient {
     return body;
   }
 
-  /** Exchange the current access token for a fresh one; returns the join document. */
+  /**
+   * Exchange the current access token for a fresh one; returns the join document.
+   * @returns {Promise<JoinDocument>}
+   */
   async refreshToken() {
+    /** @type {JoinDocument} */
     const joined = await this.api(`/api/v1/sessions/${this.sessionId}/token`, { method: 'POST' });
     this.setToken(joined.access_token, joined.expires_at);
     return joined;
@@ -276,6 +287,14 @@ export class LiveClassClient {
       if (s.credential) server.credential = s.credential;
       return server;
     });
+  }
+
+  /**
+   * The media transport to drive from the socket from now on (see media-transport.js).
+   * @param {MediaTransport} transport
+   */
+  useMedia(transport) {
+    this.media = transport;
   }
 
   // -- the socket --------------------------------------------------------------------------

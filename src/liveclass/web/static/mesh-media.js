@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * Mesh media: one RTCPeerConnection per peer, negotiated over the classroom socket with the
- * "perfect negotiation" pattern and trickle ICE. DOM-free; implements `MediaTransport`.
+ * "perfect negotiation" pattern and trickle ICE. DOM-free; `createMedia` makes the
+ * `MediaTransport` (media-transport.js) for sessions whose `media.provider` is "mesh".
  *
  * Rules that keep both ends of every link in step:
  * - one side of a new link makes the first offer, the other waits for it: the newcomer
@@ -17,10 +18,18 @@
 /** @typedef {import('./liveclass-client.js').LiveClassClient} LiveClassClient */
 /** @typedef {import('./liveclass-client.js').PeerInfo} PeerInfo */
 /** @typedef {import('./liveclass-client.js').Welcome} Welcome */
-/** @typedef {'camera'|'screen'} StreamKind */
+/** @typedef {import('./media-transport.js').StreamKind} StreamKind */
+/** @typedef {import('./media-transport.js').SignalMessage} SignalMessage */
+/** @typedef {import('./media-transport.js').MediaTransport} MediaTransport */
 
 const PUBLISHING_ROLES = new Set(['host', 'co_host', 'speaker']);
 
+/** @type {import('./media-transport.js').MediaFactory} */
+export function createMedia(client, _joined, { iceServers = [] } = {}) {
+  return new MeshMedia(client, { iceServers }); // a mesh grant carries nothing but its name
+}
+
+/** @implements {MediaTransport} */
 export class MeshMedia {
   /**
    * @param {LiveClassClient} client
@@ -41,9 +50,10 @@ export class MeshMedia {
     this.onRemoteStream = () => {};
     /** @type {(participantId: string, kind: StreamKind) => void} */
     this.onRemoteStreamEnded = () => {};
-    /** @type {(participantId: string, state: string) => void} */
+    /** @type {(participantId: string, state: RTCPeerConnectionState) => void} */
     this.onPeerState = () => {};
-    client.media = this;
+    /** @type {(error: string) => void} nothing in a mesh fails for the whole page */
+    this.onMediaError = () => {};
   }
 
   get selfId() { return this.client.me?.participant_id ?? ''; }
@@ -88,7 +98,7 @@ export class MeshMedia {
     this.link(participantId, role, this.firstOfferer(participantId, role));
   }
 
-  /** @param {any} message an offer, answer or candidate from a peer */
+  /** @param {SignalMessage} message an offer, answer or candidate from a peer */
   signal(message) {
     let link = this.links.get(message.from);
     if (!link && message.type === 'offer') {
@@ -117,6 +127,10 @@ export class MeshMedia {
     for (const pid of [...this.links.keys()]) this.drop(pid);
   }
 
+  peerConnections() {
+    return [...this.links.values()].map((link) => link.pc);
+  }
+
   /** stream id -> kind, sent with offers so receivers can tell a screen from a camera. */
   streamKinds() {
     /** @type {Record<string, StreamKind>} */
@@ -125,17 +139,17 @@ export class MeshMedia {
     return kinds;
   }
 
+  /** Both ends rebuild at once (a role change): the publisher with the lower id offers. */
+  firstOfferer(/** @type {string} */ pid, /** @type {string} */ role) {
+    return this.canPublish && (!PUBLISHING_ROLES.has(role) || this.selfId < pid);
+  }
+
   /**
    * @param {string} pid @param {string} role
    * @param {boolean} [offerFirst] we make the first offer on this link
    * @param {boolean} [force] the peer offered to us
    * @returns {PeerLink | undefined}
    */
-  /** Both ends rebuild at once (a role change): the publisher with the lower id offers. */
-  firstOfferer(/** @type {string} */ pid, /** @type {string} */ role) {
-    return this.canPublish && (!PUBLISHING_ROLES.has(role) || this.selfId < pid);
-  }
-
   link(pid, role, offerFirst = false, force = false) {
     if (this.closed || pid === this.selfId) return undefined;
     if (!force && !this.canPublish && !PUBLISHING_ROLES.has(role)) return undefined;
@@ -215,13 +229,13 @@ class PeerLink {
   }
 
   /** Signals are handled one at a time, in arrival order: each step awaits the browser. */
-  enqueue(/** @type {any} */ message) {
+  enqueue(/** @type {SignalMessage} */ message) {
     this.queue = this.queue
       .then(() => this.handle(message))
       .catch((e) => console.warn('signaling with', this.pid, 'failed:', e));
   }
 
-  /** @param {any} m */
+  /** @param {SignalMessage} m */
   async handle(m) {
     const pc = this.pc;
     if (m.type === 'candidate') {
