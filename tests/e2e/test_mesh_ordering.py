@@ -21,18 +21,20 @@ pytestmark = pytest.mark.e2e
 A, B = "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
 R = "00000000-0000-4000-8000-00000000000c"  # receives only, like the hidden recorder
 
-# LiveClassClient + MeshMedia pairs with fake cameras. A `send` reaches the addressee's
+# LiveClassClient + mesh transport pairs with fake cameras. A `send` reaches the addressee's
 # `receive`, shaped as the server relays signals (`to` becomes `from`). Presence messages
 # are fed by the test through window.feed().
 _SETUP_JS = """
 async (pids) => {
   const { LiveClassClient } = await import('/static/liveclass-client.js');
-  const { MeshMedia } = await import('/static/mesh-media.js');
+  const { createMedia } = await import('/static/mesh-media.js');
   const people = {};
   for (const pid of pids) {
     const baseUrl = location.origin;
     const client = new LiveClassClient({ sessionId: 's', accessToken: 't', baseUrl });
-    const media = new MeshMedia(client);
+    // as the classroom does: the transport is made by its factory and handed to the client
+    const media = createMedia(client, { media: { provider: 'mesh' } }, {});
+    client.useMedia(media);
     const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     people[pid] = { client, media, stream };
     client.send = (message) => {
