@@ -69,6 +69,9 @@ async def test_every_teaching_action_for_every_role(classroom: Classroom, role: 
         {"type": "poll_create", "question": "Open", "options": ["a", "b"], "open": True}
     )
     poll_id = (await other.wait_type("poll"))["poll"]["id"]
+    # the open poll reaches the actor too: it must not arrive after the loop cleared its
+    # inbox and pass for the answer to the actor's own poll_create
+    await actor.wait_for(lambda m: m.get("type") == "poll" and m["poll"]["id"] == poll_id)
 
     column = ROLES.index(role)
     for action, row in TABLE.items():
