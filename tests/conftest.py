@@ -21,6 +21,7 @@ from liveclass.config import Settings
 from liveclass.db.migrate import upgrade
 from liveclass.db.tables import Base
 from tests.support.servers import postgres_server, redis_server
+from tests.support.webhooks import Receiver, webhook_receiver
 
 JWT_SECRET = "test-platform-secret-0123456789-abcdef"
 SECRET_KEY = "test-liveclass-secret-0123456789-abcdef"
@@ -128,3 +129,10 @@ class Platform:
 @pytest.fixture
 def platform() -> Platform:
     return Platform()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """The platform's webhook endpoint: a real HTTP server on loopback."""
+    with webhook_receiver() as state:
+        yield state

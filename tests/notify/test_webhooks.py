@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,15 +15,9 @@ from liveclass.notify.webhooks import WebhookSender, verify
 from liveclass.services import build_services
 from tests.api.helpers import create_session
 from tests.conftest import Platform, make_settings
-from tests.support.webhooks import Receiver, webhook_receiver
+from tests.support.webhooks import Receiver
 
 SECRET = "webhook-secret-for-tests-0123456789"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as state:
-        yield state
 
 
 @pytest.fixture

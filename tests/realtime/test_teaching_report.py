@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,15 +13,9 @@ from liveclass.notify.webhooks import verify
 from tests.conftest import make_settings
 from tests.realtime.conftest import Classroom
 from tests.support.servers import free_port
-from tests.support.webhooks import Receiver, webhook_receiver
+from tests.support.webhooks import Receiver
 
 SECRET = "webhook-secret-for-tests-0123456789"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with webhook_receiver() as state:
-        yield state
 
 
 @pytest.fixture
