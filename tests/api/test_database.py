@@ -21,7 +21,7 @@ async def _terminate_others(database_url: str) -> int:
     """pg_terminate_backend on every other connection to our database (a restart's effect)."""
     admin = Database(database_url)
     try:
-        async with admin.read() as conn:
+        async with admin.engine.connect() as conn:
             killed = await conn.scalar(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -36,13 +36,13 @@ async def _terminate_others(database_url: str) -> int:
 async def test_a_connection_the_server_closed_is_not_handed_out(postgres_url: str) -> None:
     db = Database(postgres_url)
     try:
-        async with db.read() as conn:  # one pooled connection, idle afterwards
+        async with db.engine.connect() as conn:  # one pooled connection, idle afterwards
             assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
         assert await _terminate_others(postgres_url) >= 1
         await asyncio.sleep(0.2)  # the event loop reads the server's goodbye
-        async with db.read() as conn:
+        async with db.engine.connect() as conn:
             assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
-        async with db.write() as conn:
+        async with db.engine.begin() as conn:
             assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
     finally:
         await db.close()
@@ -81,7 +81,7 @@ async def _open_pids(postgres_url: str, pids: set[int]) -> set[int]:
     """Which of these backends still run."""
     admin = Database(postgres_url)
     try:
-        async with admin.read() as conn:
+        async with admin.engine.connect() as conn:
             rows = await conn.execute(text("SELECT pid FROM pg_stat_activity"))
             return pids & {int(pid) for (pid,) in rows}
     finally:
@@ -196,7 +196,7 @@ async def test_hot_path_values_decode_as_through_sqlalchemy(postgres_url: str) -
         async with db.reader() as hot:
             assert hot.driver is not None
             native = tuple(await hot.driver.fetchrow(query))
-        async with db.read() as conn:
+        async with db.engine.connect() as conn:
             core = tuple((await conn.exec_driver_sql(query)).one())
     finally:
         await db.close()

@@ -20,7 +20,7 @@ from tests.conftest import Platform
 
 async def _move_slot_into_past(services: Services, session_id: str) -> None:
     async with services.db.transaction() as tx:
-        await tx.execute(
+        await tx.orm.execute(
             update(LiveSessionRow)
             .where(LiveSessionRow.id == uuid.UUID(session_id))
             .values(scheduled_at=utcnow() - timedelta(hours=3), duration_minutes=60)

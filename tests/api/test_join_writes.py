@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from liveclass.db import outbox
 from liveclass.db import participants as queries
-from liveclass.db.database import Database, Writer
+from liveclass.db.database import Database, Tx, Writer
 from liveclass.db.participants import ParticipantRecord
 from liveclass.db.tables import LiveSessionRow, OutboxEventRow, ParticipantRow
 from liveclass.db.types import utcnow
@@ -41,7 +41,7 @@ async def test_a_first_join_writes_its_seat_peak_and_event(
     try:
         async with db.transaction() as tx:
             me = await queries.get_by_user(tx, uuid.UUID(s["id"]), "student-1")
-            session = await tx.get(LiveSessionRow, uuid.UUID(s["id"]))
+            session = await tx.orm.get(LiveSessionRow, uuid.UUID(s["id"]))
         events = await _joined_events(db)
     finally:
         await db.close()
@@ -101,16 +101,16 @@ async def test_the_asyncpg_path_writes_what_the_core_path_writes(
         async with db.writer() as tx:  # asyncpg, straight on the connection
             assert tx.driver is not None
             fast = await _first_join(tx, sid, "student-a")
-        async with db.write() as conn:  # SQLAlchemy Core, as before
-            slow = await _first_join(Writer(conn, None), sid, "student-b")
+        async with db.engine.begin() as conn:  # SQLAlchemy Core, as on SQLite
+            slow = await _first_join(Tx(conn, None), sid, "student-b")
         async with db.transaction() as tx:
             rows = {
                 r.user_id: r
-                for r in await tx.scalars(
+                for r in await tx.orm.scalars(
                     select(ParticipantRow).where(ParticipantRow.session_id == sid)
                 )
             }
-            peak = (await tx.get(LiveSessionRow, sid)).peak_participants  # type: ignore[union-attr]
+            peak = (await tx.orm.get(LiveSessionRow, sid)).peak_participants  # type: ignore[union-attr]
         events = {e.payload["user_id"]: e for e in await _joined_events(db)}
     finally:
         await db.close()
@@ -199,7 +199,7 @@ async def test_the_peak_only_rises(
 
     async def peak_now() -> int:
         async with db.transaction() as tx:
-            row = await tx.get(LiveSessionRow, sid, populate_existing=True)
+            row = await tx.orm.get(LiveSessionRow, sid, populate_existing=True)
             assert row is not None
             return row.peak_participants
 
@@ -212,7 +212,7 @@ async def test_the_peak_only_rises(
         assert await peak_now() == 5
         async with db.transaction() as tx:
             users = set(
-                await tx.scalars(
+                await tx.orm.scalars(
                     select(ParticipantRow.user_id).where(ParticipantRow.session_id == sid)
                 )
             )

@@ -27,23 +27,26 @@ API = "/api/v1/sessions"
 
 async def _counters(db: Database, session_id: uuid.UUID) -> dict[str, int]:
     s = SESSIONS.c
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(s.seated_count, s.publisher_count, s.joined_count).where(s.id == session_id)
-            )
-        ).one()
-    return {"seated": row[0], "publishing": row[1], "joined": row[2]}
+    async with db.reader() as conn:
+        row = await conn.one(
+            select(s.seated_count, s.publisher_count, s.joined_count).where(s.id == session_id)
+        )
+    assert row is not None
+    return {
+        "seated": row["seated_count"],
+        "publishing": row["publisher_count"],
+        "joined": row["joined_count"],
+    }
 
 
 async def _actual(db: Database, session_id: uuid.UUID) -> dict[str, int]:
     p = ParticipantRow
     joined = select(func.count()).where(p.session_id == session_id, p.status == "joined")
-    async with db.read() as conn:
+    async with db.reader() as conn:
         return {
-            "seated": await conn.scalar(joined.where(p.role.in_(SEATED_ROLES))) or 0,
-            "publishing": await conn.scalar(joined.where(p.role.in_(PUBLISHING_ROLES))) or 0,
-            "joined": await conn.scalar(joined) or 0,
+            "seated": await conn.value(joined.where(p.role.in_(SEATED_ROLES))) or 0,
+            "publishing": await conn.value(joined.where(p.role.in_(PUBLISHING_ROLES))) or 0,
+            "joined": await conn.value(joined) or 0,
         }
 
 
@@ -108,8 +111,8 @@ async def test_counters_too_high_only_cost_the_slow_path(
     sid = uuid.UUID(s["id"])
     db = Database(database_url)
     try:
-        async with db.write() as conn:
-            await conn.execute(
+        async with db.transaction() as tx:
+            await tx.run(
                 update(SESSIONS).where(SESSIONS.c.id == sid).values(seated_count=2, joined_count=2)
             )
         r = await join(client, platform, s["id"], "student-1")

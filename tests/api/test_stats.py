@@ -35,9 +35,9 @@ async def _connect(
             participant_id=uuid.UUID(participant_id),
             connection_id=connection,
         )
-        await tx.flush()
+        await tx.orm.flush()
     async with services.db.transaction() as tx:
-        await tx.execute(
+        await tx.orm.execute(
             update(AttendanceIntervalRow)
             .where(AttendanceIntervalRow.connection_id == connection)
             .values(started_at=utcnow() - timedelta(minutes=minutes_ago))

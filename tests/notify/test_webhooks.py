@@ -68,14 +68,14 @@ async def test_failed_delivery_is_retried_later(
     try:
         assert await sender.deliver_due() == 0
         async with services.db.transaction() as tx:
-            row = (await tx.scalars(select(OutboxEventRow))).one()
+            row = (await tx.orm.scalars(select(OutboxEventRow))).one()
             assert row.attempts == 1
             assert row.last_error == "HTTP 503"
             assert row.delivered_at is None
             assert row.next_attempt_at > utcnow()
         assert await sender.deliver_due() == 0  # not due yet: backoff holds it back
         async with services.db.transaction() as tx:  # let the backoff pass
-            await tx.execute(update(OutboxEventRow).values(next_attempt_at=utcnow()))
+            await tx.orm.execute(update(OutboxEventRow).values(next_attempt_at=utcnow()))
         assert await sender.deliver_due() == 1
     finally:
         await sender.close()

@@ -16,7 +16,7 @@ async def _intervals(classroom: Classroom, pid: str) -> list[tuple[datetime, dat
     db = Database(classroom.node.settings.database_url)
     try:
         async with db.transaction() as tx:
-            rows = await tx.execute(
+            rows = await tx.orm.execute(
                 select(AttendanceIntervalRow.started_at, AttendanceIntervalRow.ended_at)
                 .where(AttendanceIntervalRow.participant_id == uuid.UUID(pid))
                 .order_by(AttendanceIntervalRow.started_at)

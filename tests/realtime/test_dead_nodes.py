@@ -64,7 +64,7 @@ class Records:
 
     async def spans_of_node(self, node_id: str) -> list[Span]:
         async with self.db.transaction() as tx:
-            rows = await tx.execute(
+            rows = await tx.orm.execute(
                 select(AttendanceIntervalRow.started_at, AttendanceIntervalRow.ended_at).where(
                     AttendanceIntervalRow.node_id == node_id
                 )
@@ -73,7 +73,7 @@ class Records:
 
     async def spans_of(self, pid: str) -> list[Span]:
         async with self.db.transaction() as tx:
-            rows = await tx.execute(
+            rows = await tx.orm.execute(
                 select(AttendanceIntervalRow.started_at, AttendanceIntervalRow.ended_at)
                 .where(AttendanceIntervalRow.participant_id == uuid.UUID(pid))
                 .order_by(AttendanceIntervalRow.started_at)
@@ -82,7 +82,7 @@ class Records:
 
     async def beat(self, node_id: str) -> NodeRow | None:
         async with self.db.transaction() as tx:
-            return await tx.get(NodeRow, node_id)
+            return await tx.orm.get(NodeRow, node_id)
 
     async def beat_after_all_opened(self, node_id: str) -> bool:
         """The node beat after it counted every socket it holds."""
@@ -94,7 +94,7 @@ class Records:
 
     async def move_slot_into_past(self, session_id: str) -> None:
         async with self.db.transaction() as tx:
-            await tx.execute(
+            await tx.orm.execute(
                 update(LiveSessionRow)
                 .where(LiveSessionRow.id == uuid.UUID(session_id))
                 .values(scheduled_at=utcnow() - timedelta(hours=3), duration_minutes=60)

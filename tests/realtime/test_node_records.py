@@ -39,7 +39,7 @@ async def test_migration_0005_gives_existing_intervals_their_node(
     await asyncio.to_thread(command.upgrade, config, "head")
 
     async with services.db.transaction() as tx:
-        rows = await tx.execute(
+        rows = await tx.orm.execute(
             select(AttendanceIntervalRow.connection_id, AttendanceIntervalRow.node_id)
         )
         nodes = {connection: node for connection, node in rows}

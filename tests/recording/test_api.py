@@ -192,7 +192,7 @@ async def test_retention_deletes_files_and_rows(
     from liveclass.db.tables import RecordingRow
 
     async with services.db.transaction() as tx:
-        row = await tx.get(RecordingRow, uuid.UUID(rec["id"]))
+        row = await tx.orm.get(RecordingRow, uuid.UUID(rec["id"]))
         assert row is not None
         row.started_at = row.started_at - timedelta(days=91)
     assert await service.purge_expired(services.recorder) == 1

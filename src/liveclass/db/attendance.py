@@ -21,7 +21,7 @@ async def open_interval(
     connection_id: str,
     node_id: str = "",
 ) -> None:
-    tx.add(
+    tx.orm.add(
         AttendanceIntervalRow(
             session_id=session_id,
             participant_id=participant_id,
@@ -35,7 +35,7 @@ async def open_interval(
 async def close_interval(
     tx: Transaction, *, connection_id: str, at: datetime | None = None
 ) -> None:
-    await tx.execute(
+    await tx.orm.execute(
         update(AttendanceIntervalRow)
         .where(AttendanceIntervalRow.connection_id == connection_id)
         .where(AttendanceIntervalRow.ended_at.is_(None))
@@ -46,7 +46,7 @@ async def close_interval(
 async def close_participant(
     tx: Transaction, *, participant_id: uuid.UUID, at: datetime | None = None
 ) -> None:
-    await tx.execute(
+    await tx.orm.execute(
         update(AttendanceIntervalRow)
         .where(AttendanceIntervalRow.participant_id == participant_id)
         .where(AttendanceIntervalRow.ended_at.is_(None))
@@ -57,7 +57,7 @@ async def close_participant(
 async def close_session(
     tx: Transaction, *, session_id: uuid.UUID, at: datetime | None = None
 ) -> None:
-    await tx.execute(
+    await tx.orm.execute(
         update(AttendanceIntervalRow)
         .where(AttendanceIntervalRow.session_id == session_id)
         .where(AttendanceIntervalRow.ended_at.is_(None))
@@ -68,7 +68,7 @@ async def close_session(
 async def close_node(tx: Transaction, *, node_id: str, at: datetime) -> list[uuid.UUID]:
     """Close the intervals ``node_id`` left open, at ``at`` (when it was last alive); an
     interval opened after that closes where it started. Returns the sessions concerned."""
-    sessions = await tx.scalars(
+    sessions = await tx.orm.scalars(
         select(AttendanceIntervalRow.session_id)
         .where(AttendanceIntervalRow.node_id == node_id)
         .where(AttendanceIntervalRow.ended_at.is_(None))
@@ -77,7 +77,7 @@ async def close_node(tx: Transaction, *, node_id: str, at: datetime) -> list[uui
     affected = list(sessions)
     if affected:
         started = AttendanceIntervalRow.started_at
-        await tx.execute(
+        await tx.orm.execute(
             update(AttendanceIntervalRow)
             .where(AttendanceIntervalRow.node_id == node_id)
             .where(AttendanceIntervalRow.ended_at.is_(None))
@@ -92,7 +92,7 @@ async def seconds_by_participant(
 ) -> dict[uuid.UUID, float]:
     """Total connected seconds per participant; overlapping sockets (two tabs) count once."""
     now = now or utcnow()
-    rows = await tx.execute(
+    rows = await tx.orm.execute(
         select(
             AttendanceIntervalRow.participant_id,
             AttendanceIntervalRow.started_at,
@@ -111,7 +111,7 @@ async def connected_participants(tx: Transaction, *, session_id: uuid.UUID) -> s
 
 async def open_connections(tx: Transaction, *, session_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Participant -> the socket they are connected with now (the newest, if several)."""
-    rows = await tx.execute(
+    rows = await tx.orm.execute(
         select(AttendanceIntervalRow.participant_id, AttendanceIntervalRow.connection_id)
         .where(AttendanceIntervalRow.session_id == session_id)
         .where(AttendanceIntervalRow.ended_at.is_(None))

@@ -21,7 +21,7 @@ class ClassroomState:
 
 
 async def get_state(tx: Transaction, *, session_id: uuid.UUID) -> ClassroomState:
-    row = await tx.get(ClassroomStateRow, session_id)
+    row = await tx.orm.get(ClassroomStateRow, session_id)
     if row is None:
         return ClassroomState({}, {})
     return ClassroomState(dict(row.locks), dict(row.timer))
@@ -35,10 +35,10 @@ async def save_state(
     timer: dict[str, Any] | None = None,
 ) -> None:
     """Store the locks and/or the timer given (the other is kept)."""
-    row = await tx.get(ClassroomStateRow, session_id, with_for_update=True)
+    row = await tx.orm.get(ClassroomStateRow, session_id, with_for_update=True)
     if row is None:
         row = ClassroomStateRow(session_id=session_id, locks={}, timer={})
-        tx.add(row)
+        tx.orm.add(row)
     if locks is not None:
         row.locks = locks
     if timer is not None:
@@ -49,11 +49,11 @@ async def raise_hand(
     tx: Transaction, *, session_id: uuid.UUID, participant_id: uuid.UUID
 ) -> datetime:
     """Raise a hand (kept where it is in the queue when it is up already); its raise time."""
-    found = await tx.get(RaisedHandRow, (session_id, participant_id))
+    found = await tx.orm.get(RaisedHandRow, (session_id, participant_id))
     if found is not None:
         return found.raised_at
     row = RaisedHandRow(session_id=session_id, participant_id=participant_id, raised_at=utcnow())
-    tx.add(row)
+    tx.orm.add(row)
     return row.raised_at
 
 
@@ -64,12 +64,12 @@ async def lower_hand(
     query = delete(RaisedHandRow).where(RaisedHandRow.session_id == session_id)
     if participant_id is not None:
         query = query.where(RaisedHandRow.participant_id == participant_id)
-    await tx.execute(query)
+    await tx.orm.execute(query)
 
 
 async def hand_queue(tx: Transaction, *, session_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]:
     """Raised hands, first raised first."""
-    rows = await tx.execute(
+    rows = await tx.orm.execute(
         select(RaisedHandRow.participant_id, RaisedHandRow.raised_at)
         .where(RaisedHandRow.session_id == session_id)
         .order_by(RaisedHandRow.raised_at, RaisedHandRow.participant_id)

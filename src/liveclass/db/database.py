@@ -1,17 +1,22 @@
-"""The database handle: one async engine, transactions as context managers, and on
-PostgreSQL a small pool of bare asyncpg connections for the hot paths (join, list)."""
+"""The database handle and the one seam every statement goes through.
+
+``Database.reader()`` and ``Database.transaction()`` give a ``Reader`` (a ``Tx`` for a
+transaction): it runs a ``Statement`` (or a Core query built on the spot) on the engine's
+own connection, a Core connection on SQLite, a bare asyncpg one on PostgreSQL, and hands
+rows back as mappings by column name. What differs between the two engines stays here."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import ClauseElement, Insert, Select, Update, event, text
+from sqlalchemy import ClauseElement, Delete, Executable, Insert, Select, Table, Update, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -23,9 +28,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql.compiler import SQLCompiler
 
-Transaction = AsyncSession
-# Statements without the ORM, for the hot paths (join, list): rows come back as records.
 Connection = AsyncConnection
+Row = Mapping[str, Any]
+"""A row by column name: asyncpg's Record on PostgreSQL, SQLAlchemy's RowMapping on SQLite."""
+Query = Select[Any] | Update | Insert | Delete
 
 # PostgreSQL connections older than this are replaced at checkout (_check_alive, DriverPool).
 RECYCLE_SECONDS = 1800
@@ -62,25 +68,22 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """A unit of work: commits on success, rolls back on any exception."""
-        async with self._sessions() as tx, tx.begin():
-            yield tx
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work: commits on success, rolls back on any exception.
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[Connection]:
-        """A connection for reads that need no transaction around them: each statement
-        sees its own consistent snapshot (SQLite still reads inside one transaction)."""
-        async with self._reader.connect() as conn:
-            yield conn
+        Transitional: the ORM session of the code not yet moved to records rides along
+        (``Tx.orm``); statements through the seam run on the same connection.
+        """
+        async with self._sessions() as orm, orm.begin():
+            yield Tx(await orm.connection(), None, orm)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Reader]:
-        """A connection for the hot single-statement reads (join, refresh, list).
+        """A connection for reads that need no transaction around them: each statement
+        sees its own consistent snapshot (SQLite still reads inside one transaction).
 
         On PostgreSQL an asyncpg connection of the ``DriverPool`` (no transaction is
-        begun: each statement is its own snapshot). On SQLite a Core connection as
-        ``read()`` gives.
+        begun: each statement is its own snapshot). On SQLite a Core connection.
         """
         if self._drivers is None:
             async with self._reader.connect() as conn:
@@ -96,16 +99,16 @@ class Database:
             self._drivers.release(pooled, reusable=done)
 
     @asynccontextmanager
-    async def writer(self) -> AsyncIterator[Writer]:
+    async def writer(self) -> AsyncIterator[Tx]:
         """A transaction for the hot writes (first join): commits on success, rolls back on
         any exception.
 
         On PostgreSQL ``BEGIN`` ... ``COMMIT`` on an asyncpg connection of the
-        ``DriverPool``; on SQLite a Core transaction as ``write()`` gives (BEGIN IMMEDIATE).
+        ``DriverPool``; on SQLite a Core transaction (BEGIN IMMEDIATE).
         """
         if self._drivers is None:
             async with self.engine.begin() as conn:
-                yield Writer(conn, None)
+                yield Tx(conn, None)
             return
         pooled = await self._drivers.acquire()
         driver = pooled.driver
@@ -115,7 +118,7 @@ class Database:
             # own snapshot (what SQLAlchemy's asyncpg dialect begins too)
             await driver.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             try:
-                yield Writer(None, driver)
+                yield Tx(None, driver)
             except Exception:
                 await driver.execute("ROLLBACK")
                 reusable = True
@@ -126,12 +129,6 @@ class Database:
             # cancelled mid-statement, or a failed BEGIN, ROLLBACK or COMMIT: the connection
             # is in doubt, so it is terminated (the server rolls back what it held)
             self._drivers.release(pooled, reusable=reusable)
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[Connection]:
-        """A transaction for Core statements: commits on success, rolls back on any exception."""
-        async with self.engine.begin() as conn:
-            yield conn
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -167,19 +164,29 @@ class Native:
     @classmethod
     def of(cls, statement: ClauseElement, *, keys: tuple[str, ...] | None = None) -> Native:
         compiled = statement.compile(
-            dialect=_DIALECT, column_keys=None if keys is None else list(keys)
+            dialect=_DIALECT,
+            column_keys=None if keys is None else list(keys),
+            # a query built on the spot may hold in_() of a list: one parameter per item
+            compile_kwargs={"render_postcompile": True},
         )
         assert isinstance(compiled, SQLCompiler)
         names = tuple(compiled.positiontup or ())
-        binds = [compiled.binds[name] for name in names]
-        processors = tuple(b.type.dialect_impl(_DIALECT).bind_processor(_DIALECT) for b in binds)
-        fixed = {
-            name: b.value if process is None else process(b.value)
-            for name, b, process in zip(names, binds, processors, strict=True)
-            if not b.required and b.value is not None
-        }
+        params = compiled.params
+        processors: list[Callable[[Any], Any] | None] = []
+        fixed: dict[str, Any] = {}
+        for name in names:
+            bind = compiled.binds.get(name)
+            if bind is None:
+                # one item of an expanded in_() list: its value is fixed in the statement
+                processors.append(None)
+                fixed[name] = params[name]
+                continue
+            process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+            processors.append(process)
+            if not bind.required and bind.value is not None:
+                fixed[name] = bind.value if process is None else process(bind.value)
         plain = not fixed and not any(processors)
-        return cls(compiled.string, names, processors, fixed, plain)
+        return cls(compiled.string, names, tuple(processors), fixed, plain)
 
     def args(self, values: Mapping[str, Any]) -> list[Any]:
         if self.plain:
@@ -200,25 +207,39 @@ class Statement:
     """A Core statement and its asyncpg form, both built once: a ``Reader`` runs the one
     that fits its engine."""
 
-    core: Select[Any] | Update | Insert
+    core: Executable
     native: Native
 
     @classmethod
-    def of(
-        cls, statement: Select[Any] | Update | Insert, *, keys: tuple[str, ...] | None = None
-    ) -> Statement:
+    def of(cls, statement: Query, *, keys: tuple[str, ...] | None = None) -> Statement:
         return cls(statement, Native.of(statement, keys=keys))
+
+    @classmethod
+    def insert_new(cls, table: Table, *, keys: tuple[str, ...]) -> Statement:
+        """An INSERT of every column in ``keys`` that skips a row clashing with a unique
+        key (``ON CONFLICT DO NOTHING``): ``run`` answers 0 for it, not an error."""
+        pg = postgresql.insert(table).on_conflict_do_nothing()
+        lite = sqlite.insert(table).on_conflict_do_nothing()
+        return cls(lite, Native.of(pg, keys=keys))
+
+
+def _statement(query: Statement | Query) -> Statement:
+    # a query built on the spot (a filter's WHERE, an IN list) is compiled for this call
+    return query if isinstance(query, Statement) else Statement.of(query)
 
 
 @dataclass(frozen=True, slots=True)
 class Reader:
     """What ``Database.reader()`` gives: a Core connection (SQLite) or the asyncpg one.
 
-    On PostgreSQL the hot reads run their statement on ``driver`` directly: SQLAlchemy's
-    execution and result layers cost more CPU than the query. asyncpg keeps each statement
-    prepared per connection (its statement cache, keyed by the SQL), and the types come back
-    as through SQLAlchemy (the connection has its asyncpg dialect's JSON codecs, see
+    On PostgreSQL statements run on ``driver`` directly: SQLAlchemy's execution and result
+    layers cost more CPU than the query. asyncpg keeps each statement prepared per
+    connection (its statement cache, keyed by the SQL), and the types come back as through
+    SQLAlchemy (the connection has its asyncpg dialect's JSON codecs, see
     ``_driver_connector``; UUIDs and timestamptz values pass through it unchanged).
+
+    Rows come back as mappings by column name (``Row``); records are built from them by
+    name (``liveclass.db.records``).
     """
 
     conn: Connection | None
@@ -230,41 +251,86 @@ class Reader:
         assert self.conn is not None
         return self.conn
 
-    async def one(self, st: Statement, values: Mapping[str, Any]) -> Sequence[Any] | None:
+    async def _ready(self) -> None:
+        """Before a statement: nothing to do (a ``Tx`` flushes its ORM session)."""
+
+    async def one(
+        self, query: Statement | Query, values: Mapping[str, Any] | None = None
+    ) -> Row | None:
         """The first row, or None."""
+        st = _statement(query)
+        args = values or {}
         if self.driver is not None:
-            row: Sequence[Any] | None = await self.driver.fetchrow(
-                st.native.sql, *st.native.args(values)
-            )
+            row: Row | None = await self.driver.fetchrow(st.native.sql, *st.native.args(args))
             return row
-        return (await self.core.execute(st.core, values)).first()
+        await self._ready()
+        result = await self.core.execute(st.core, args)
+        first: Row | None = result.mappings().first()  # type: ignore[assignment]
+        return first  # a RowMapping: its keys are the column names
 
-    async def all(self, st: Statement, values: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+    async def all(
+        self, query: Statement | Query, values: Mapping[str, Any] | None = None
+    ) -> list[Row]:
+        st = _statement(query)
+        args = values or {}
         if self.driver is not None:
-            rows: Sequence[Sequence[Any]] = await self.driver.fetch(
-                st.native.sql, *st.native.args(values)
-            )
+            rows: list[Row] = await self.driver.fetch(st.native.sql, *st.native.args(args))
             return rows
-        return (await self.core.execute(st.core, values)).all()
+        await self._ready()
+        found: Any = (await self.core.execute(st.core, args)).mappings().all()
+        return list(found)
 
-    async def value(self, st: Statement, values: Mapping[str, Any]) -> Any:
+    async def value(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> Any:
         """The first column of the first row, or None."""
+        st = _statement(query)
+        args = values or {}
         if self.driver is not None:
-            return await self.driver.fetchval(st.native.sql, *st.native.args(values))
-        return await self.core.scalar(st.core, values)
+            return await self.driver.fetchval(st.native.sql, *st.native.args(args))
+        await self._ready()
+        return (await self.core.execute(st.core, args)).scalar()
 
-    async def run(self, st: Statement, values: Mapping[str, Any]) -> int:
+    async def run(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> int:
         """Execute a write; the number of rows it touched."""
+        st = _statement(query)
+        args = values or {}
         if self.driver is not None:
-            status: str = await self.driver.execute(st.native.sql, *st.native.args(values))
+            status: str = await self.driver.execute(st.native.sql, *st.native.args(args))
             # asyncpg gives the command tag: "UPDATE 1", "INSERT 0 1"
             return int(status.rsplit(" ", 1)[-1])
-        return (await self.core.execute(st.core, values)).rowcount
+        await self._ready()
+        result: Any = await self.core.execute(st.core, args)
+        return int(result.rowcount)
+
+    async def run_native(self, native: Native, values: Mapping[str, Any]) -> Any:
+        """A PostgreSQL-only statement (data-modifying CTEs); its first column."""
+        assert self.driver is not None, "PostgreSQL only"
+        return await self.driver.fetchval(native.sql, *native.args(values))
+
+    @property
+    def on_postgresql(self) -> bool:
+        return self.driver is not None
 
 
 @dataclass(frozen=True, slots=True)
-class Writer(Reader):
-    """What ``Database.writer()`` gives: a Reader inside a transaction."""
+class Tx(Reader):
+    """What ``Database.transaction()`` and ``writer()`` give: a Reader inside a transaction."""
+
+    legacy: AsyncSession | None = None
+
+    @property
+    def orm(self) -> AsyncSession:
+        """The ORM session (transitional: gone once every aggregate reads records)."""
+        assert self.legacy is not None, "a writer() transaction has no ORM session"
+        return self.legacy
+
+    async def _ready(self) -> None:
+        # the ORM's pending changes first, as its own execute would (autoflush)
+        if self.legacy is not None:
+            await self.legacy.flush()
+
+
+Transaction = Tx
+Writer = Tx
 
 
 @dataclass(slots=True)

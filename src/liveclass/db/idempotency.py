@@ -14,7 +14,7 @@ async def find(db: Database, *, key: str, user_id: str) -> IdempotencyKeyRow | N
         query = select(IdempotencyKeyRow).where(
             IdempotencyKeyRow.key == key, IdempotencyKeyRow.user_id == user_id
         )
-        return (await tx.scalars(query)).one_or_none()
+        return (await tx.orm.scalars(query)).one_or_none()
 
 
 async def remember(
@@ -22,7 +22,7 @@ async def remember(
 ) -> None:
     try:
         async with db.transaction() as tx:
-            tx.add(
+            tx.orm.add(
                 IdempotencyKeyRow(
                     key=key,
                     user_id=user_id,

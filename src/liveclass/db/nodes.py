@@ -29,27 +29,27 @@ class Heartbeat:
 async def beat(tx: Transaction, *, node_id: str, at: datetime) -> bool:
     """Record that ``node_id`` is alive at ``at``. False when it was not known alive: a
     first beat, or another node found it dead meanwhile (its attendance is closed)."""
-    result = await tx.execute(
+    result = await tx.orm.execute(
         update(NodeRow)
         .where(NodeRow.node_id == node_id, NodeRow.dead_at.is_(None))
         .values(last_seen_at=at)
     )
     if result.rowcount:  # type: ignore[attr-defined]
         return True
-    await tx.execute(delete(NodeRow).where(NodeRow.node_id == node_id))
-    tx.add(NodeRow(node_id=node_id, started_at=at, last_seen_at=at))
+    await tx.orm.execute(delete(NodeRow).where(NodeRow.node_id == node_id))
+    tx.orm.add(NodeRow(node_id=node_id, started_at=at, last_seen_at=at))
     return False
 
 
 async def last_alive(tx: Transaction, *, node_id: str) -> datetime | None:
     """When ``node_id`` last beat, unless it was found dead (then nothing is left open)."""
-    row = await tx.get(NodeRow, node_id)
+    row = await tx.orm.get(NodeRow, node_id)
     return row.last_seen_at if row is not None and row.dead_at is None else None
 
 
 async def silent_since(tx: Transaction, *, cutoff: datetime, besides: str) -> list[Heartbeat]:
     """Nodes not found dead yet whose last beat is older than ``cutoff``."""
-    rows = await tx.execute(
+    rows = await tx.orm.execute(
         select(NodeRow.node_id, NodeRow.last_seen_at)
         .where(NodeRow.dead_at.is_(None), NodeRow.last_seen_at < cutoff)
         .where(NodeRow.node_id != besides)
@@ -60,7 +60,7 @@ async def silent_since(tx: Transaction, *, cutoff: datetime, besides: str) -> li
 async def bury(tx: Transaction, dead: Heartbeat, *, at: datetime) -> list[uuid.UUID] | None:
     """Mark the node dead and close its open intervals at its last beat. ``None`` when it
     beat again or another node buried it first; else the sessions it had sockets in."""
-    claimed = await tx.execute(
+    claimed = await tx.orm.execute(
         update(NodeRow)
         .where(NodeRow.node_id == dead.node_id, NodeRow.dead_at.is_(None))
         .where(NodeRow.last_seen_at == dead.last_seen_at)
@@ -73,4 +73,4 @@ async def bury(tx: Transaction, dead: Heartbeat, *, at: datetime) -> list[uuid.U
 
 async def forget(tx: Transaction, *, node_id: str) -> None:
     """A node that stops cleanly has closed its attendance: nobody needs to bury it."""
-    await tx.execute(delete(NodeRow).where(NodeRow.node_id == node_id))
+    await tx.orm.execute(delete(NodeRow).where(NodeRow.node_id == node_id))

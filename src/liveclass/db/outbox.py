@@ -18,7 +18,7 @@ OUTBOX: Table = OutboxEventRow.__table__  # type: ignore[assignment]
 def record_event(
     tx: Transaction, event_type: str, *, session_id: uuid.UUID | None, payload: dict[str, Any]
 ) -> None:
-    tx.add(OutboxEventRow(event_type=event_type, session_id=session_id, payload=payload))
+    tx.orm.add(OutboxEventRow(event_type=event_type, session_id=session_id, payload=payload))
 
 
 # asyncpg gets the values SQLAlchemy would fill client-side too (tables.py: id, attempts,
@@ -69,4 +69,4 @@ async def due_events(tx: Transaction, *, now: datetime, limit: int) -> list[Outb
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(await tx.scalars(query))
+    return list(await tx.orm.scalars(query))

@@ -95,7 +95,7 @@ _LOCK_SESSION = Statement.of(
 
 
 def _seat(row: Any) -> Seat:
-    values = tuple(row)
+    values = tuple(row.values())
     return Seat(SessionRecord(*values[:_N]), ParticipantRecord(*values[_N:]))
 
 
@@ -107,7 +107,7 @@ async def seat_of_user(
     row = await db.one(_SEAT_OF_USER, {"sid": session_id, "uid": user_id})
     if row is None:
         return None
-    values = tuple(row)
+    values = tuple(row.values())
     me = None if values[_N] is None else ParticipantRecord(*values[_N:])
     return SessionRecord(*values[:_N]), me
 
@@ -121,7 +121,7 @@ async def lock_session(db: Writer, session_id: uuid.UUID) -> SessionRecord | Non
     """The session row, locked until the transaction ends: first joins queue here on
     PostgreSQL; SQLite already holds the database write lock (BEGIN IMMEDIATE)."""
     row = await db.one(_LOCK_SESSION, {"sid": session_id})
-    return None if row is None else SessionRecord(*row)
+    return None if row is None else SessionRecord(*row.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +175,9 @@ async def me_and_others(
     """
     row = await db.one(_ME_AND_OTHERS, {"sid": session_id, "uid": user_id})
     assert row is not None  # the counts are an aggregate: always one row
-    count = RoomCount(seated=int(row[0]), publishing=int(row[1]), everyone=int(row[2]))
-    me = None if row[3] is None else ParticipantRecord(*tuple(row)[3:])
+    values = tuple(row.values())
+    count = RoomCount(seated=int(values[0]), publishing=int(values[1]), everyone=int(values[2]))
+    me = None if values[3] is None else ParticipantRecord(*values[3:])
     return me, count
 
 
@@ -294,7 +295,7 @@ async def get_participant(
     query = select(ParticipantRow).where(
         ParticipantRow.session_id == session_id, ParticipantRow.id == participant_id
     )
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 async def get_by_user(
@@ -305,7 +306,7 @@ async def get_by_user(
     )
     if for_update:
         query = query.with_for_update()
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +331,7 @@ async def count_joined(
     )
     if excluding is not None:
         query = query.where(ParticipantRow.id != excluding)
-    seated, everyone = (await tx.execute(query)).one()
+    seated, everyone = (await tx.orm.execute(query)).one()
     return JoinedCount(seated=int(seated), everyone=int(everyone))
 
 
@@ -353,7 +354,7 @@ async def count_in(
     )
     if excluding is not None:
         query = query.where(ParticipantRow.id != excluding)
-    return int(await tx.scalar(query) or 0)
+    return int(await tx.orm.scalar(query) or 0)
 
 
 async def list_participants(
@@ -367,8 +368,8 @@ async def list_participants(
     query = select(ParticipantRow).where(ParticipantRow.session_id == session_id)
     if status is not None:
         query = query.where(ParticipantRow.status == status)
-    total = await tx.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await tx.scalars(
+    total = await tx.orm.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await tx.orm.scalars(
         query.order_by(ParticipantRow.first_joined_at, ParticipantRow.id)
         .offset(offset)
         .limit(limit)
@@ -377,7 +378,7 @@ async def list_participants(
 
 
 async def all_participants(tx: Transaction, session_id: uuid.UUID) -> list[ParticipantRow]:
-    rows = await tx.scalars(
+    rows = await tx.orm.scalars(
         select(ParticipantRow)
         .where(ParticipantRow.session_id == session_id)
         .order_by(ParticipantRow.first_joined_at, ParticipantRow.id)
@@ -386,7 +387,7 @@ async def all_participants(tx: Transaction, session_id: uuid.UUID) -> list[Parti
 
 
 async def mark_all_left(tx: Transaction, session_id: uuid.UUID) -> None:
-    await tx.execute(
+    await tx.orm.execute(
         update(ParticipantRow)
         .where(ParticipantRow.session_id == session_id)
         .where(ParticipantRow.status.in_(["joined", "waiting"]))
@@ -433,10 +434,7 @@ async def recount(db: Writer | Transaction, session_id: uuid.UUID) -> None:
     of a seat, in its transaction, with the session row locked (``lock_session`` or a
     ``FOR UPDATE`` load): then no first join can take a seat between the count and the
     commit."""
-    if isinstance(db, Writer):
-        await db.run(_RECOUNT, {"sid": session_id})
-    else:
-        await db.execute(_RECOUNT.core, {"sid": session_id})
+    await db.run(_RECOUNT, {"sid": session_id})
 
 
 def _take_first_seat_statement() -> Native:
@@ -528,7 +526,7 @@ async def take_first_seat(
     )
     assert db.driver is not None, "PostgreSQL only (SQLite has no data-modifying CTEs)"
     try:
-        taken = await db.driver.fetchval(_TAKE_FIRST_SEAT.sql, *_TAKE_FIRST_SEAT.args(values))
+        taken = await db.run_native(_TAKE_FIRST_SEAT, values)
     except asyncpg.UniqueViolationError:
         return False
     return bool(taken == 1)

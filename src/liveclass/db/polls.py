@@ -52,11 +52,11 @@ async def insert_poll(
         created_by=created_by,
         created_at=utcnow(),
     )
-    tx.add(row)
-    await tx.flush()  # the counts refer to it; without relationships nothing orders the inserts
+    tx.orm.add(row)
+    await tx.orm.flush()  # the counts refer to it; without relationships nothing orders the inserts
     if spec.anonymous:
-        tx.add_all(PollCountRow(poll_id=row.id, option_id=o.id, votes=0) for o in spec.options)
-        await tx.flush()
+        tx.orm.add_all(PollCountRow(poll_id=row.id, option_id=o.id, votes=0) for o in spec.options)
+        await tx.orm.flush()
     return row
 
 
@@ -66,7 +66,7 @@ async def get_poll(
     query = select(PollRow).where(PollRow.id == poll_id, PollRow.session_id == session_id)
     if for_update:
         query = query.with_for_update()
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 async def session_polls(tx: Transaction, *, session_id: uuid.UUID) -> list[PollRow]:
@@ -75,11 +75,11 @@ async def session_polls(tx: Transaction, *, session_id: uuid.UUID) -> list[PollR
         .where(PollRow.session_id == session_id)
         .order_by(PollRow.created_at, PollRow.id)
     )
-    return list(await tx.scalars(query))
+    return list(await tx.orm.scalars(query))
 
 
 async def has_polls(tx: Transaction, *, session_id: uuid.UUID) -> bool:
-    found = await tx.scalar(select(PollRow.id).where(PollRow.session_id == session_id).limit(1))
+    found = await tx.orm.scalar(select(PollRow.id).where(PollRow.session_id == session_id).limit(1))
     return found is not None
 
 
@@ -92,9 +92,9 @@ async def save_answer(
     correct: bool | None,
 ) -> None:
     """A named answer, replacing the participant's previous one."""
-    found = await tx.get(PollAnswerRow, (poll_id, participant_id))
+    found = await tx.orm.get(PollAnswerRow, (poll_id, participant_id))
     if found is None:
-        tx.add(
+        tx.orm.add(
             PollAnswerRow(
                 poll_id=poll_id,
                 participant_id=participant_id,
@@ -112,12 +112,12 @@ async def add_ballot(
 ) -> bool:
     """Count an anonymous vote; False when this voter key has voted already."""
     try:
-        async with tx.begin_nested():
-            tx.add(PollBallotRow(poll_id=poll_id, voter_key=voter_key))
+        async with tx.orm.begin_nested():
+            tx.orm.add(PollBallotRow(poll_id=poll_id, voter_key=voter_key))
     except IntegrityError:
         return False
     # one statement per vote: concurrent votes add up without reading the counts first
-    await tx.execute(
+    await tx.orm.execute(
         update(PollCountRow)
         .where(PollCountRow.poll_id == poll_id, PollCountRow.option_id.in_(list(options)))
         .values(votes=PollCountRow.votes + 1)
@@ -126,24 +126,28 @@ async def add_ballot(
 
 
 async def ballot_keys(tx: Transaction, *, poll_id: uuid.UUID) -> set[str]:
-    rows = await tx.scalars(select(PollBallotRow.voter_key).where(PollBallotRow.poll_id == poll_id))
+    rows = await tx.orm.scalars(
+        select(PollBallotRow.voter_key).where(PollBallotRow.poll_id == poll_id)
+    )
     return set(rows)
 
 
 async def results(tx: Transaction, *, poll: PollRow) -> Results:
     counts = {o["id"]: 0 for o in poll.options}
     if poll.anonymous:
-        rows = await tx.execute(
+        rows = await tx.orm.execute(
             select(PollCountRow.option_id, PollCountRow.votes).where(
                 PollCountRow.poll_id == poll.id
             )
         )
         counts.update({option: int(votes) for option, votes in rows.all()})
-        voters = await tx.scalar(
+        voters = await tx.orm.scalar(
             select(func.count()).select_from(PollBallotRow).where(PollBallotRow.poll_id == poll.id)
         )
         return Results(int(voters or 0), counts)
-    chosen = await tx.scalars(select(PollAnswerRow.options).where(PollAnswerRow.poll_id == poll.id))
+    chosen = await tx.orm.scalars(
+        select(PollAnswerRow.options).where(PollAnswerRow.poll_id == poll.id)
+    )
     total = 0
     for options in chosen:
         total += 1
@@ -153,7 +157,7 @@ async def results(tx: Transaction, *, poll: PollRow) -> Results:
 
 
 async def named_answers(tx: Transaction, *, poll_id: uuid.UUID) -> list[NamedAnswer]:
-    rows = await tx.execute(
+    rows = await tx.orm.execute(
         select(
             PollAnswerRow.participant_id,
             ParticipantRow.name,
@@ -175,7 +179,7 @@ class QuizScore:
 
 async def quiz_scores(tx: Transaction, *, session_id: uuid.UUID) -> dict[uuid.UUID, QuizScore]:
     """Per participant: right answers and answers given, over the session's named quizzes."""
-    rows = await tx.execute(
+    rows = await tx.orm.execute(
         select(
             PollAnswerRow.participant_id,
             func.count().filter(PollAnswerRow.correct.is_(True)),

@@ -22,7 +22,7 @@ async def get_recording(
     query = select(RecordingRow).where(RecordingRow.id == recording_id)
     if for_update:
         query = query.with_for_update()
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 async def active_recording(tx: Transaction, session_id: uuid.UUID) -> RecordingRow | None:
@@ -34,7 +34,7 @@ async def active_recording(tx: Transaction, session_id: uuid.UUID) -> RecordingR
         .order_by(RecordingRow.started_at.desc())
         .limit(1)
     )
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +75,8 @@ async def list_recordings(
     tx: Transaction, f: RecordingFilter, *, page: int, page_size: int
 ) -> RecordingPage:
     query = _filtered(f)
-    total = await tx.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await tx.scalars(
+    total = await tx.orm.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await tx.orm.scalars(
         query.order_by(RecordingRow.started_at.desc(), RecordingRow.id)
         .offset((page - 1) * page_size)
         .limit(page_size)
@@ -92,7 +92,7 @@ async def expired_recordings(tx: Transaction, *, before: datetime) -> list[Recor
         .where(RecordingRow.state.in_([RecordingState.READY.value, RecordingState.FAILED.value]))
         .order_by(RecordingRow.started_at)
     )
-    return list(await tx.scalars(query))
+    return list(await tx.orm.scalars(query))
 
 
 def move_to(row: RecordingRow, target: RecordingState, *, reason: str | None = None) -> None:

@@ -70,19 +70,19 @@ async def get_session(
         # PostgreSQL serialises joins on the session row; SQLite already holds the
         # database write lock for the whole transaction (BEGIN IMMEDIATE).
         query = query.with_for_update()
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 async def get_by_booking(tx: Transaction, booking_id: str) -> LiveSessionRow | None:
     query = select(LiveSessionRow).where(LiveSessionRow.booking_id == booking_id)
-    return (await tx.scalars(query)).one_or_none()
+    return (await tx.orm.scalars(query)).one_or_none()
 
 
 async def insert_session(tx: Transaction, row: LiveSessionRow) -> bool:
     """Insert ``row``; False when its booking_id was taken meanwhile (a concurrent create)."""
     try:
-        async with tx.begin_nested():
-            tx.add(row)
+        async with tx.orm.begin_nested():
+            tx.orm.add(row)
     except IntegrityError:
         if row.booking_id is None:
             raise
@@ -169,13 +169,13 @@ async def list_sessions(
     order = column.desc() if sort.startswith("-") else column.asc()
     # the page and the total in one round trip; a page past the end has no row to carry it
     counted = query.add_columns(func.count().over().label("total"))
-    result = await tx.execute(
+    result = await tx.orm.execute(
         counted.order_by(order, LiveSessionRow.id).offset(offset).limit(limit)
     )
     page = result.all()
     if page:
         return [row for row, _ in page], int(page[0][1])
-    total = await tx.scalar(select(func.count()).select_from(query.subquery()))
+    total = await tx.orm.scalar(select(func.count()).select_from(query.subquery()))
     return [], int(total or 0)
 
 
@@ -268,7 +268,7 @@ async def session_page(
     query = _page_query(tuple(sorted(values)), sort)
     rows = await db.all(query.page, {**values, "offset": offset, "limit": limit})
     if rows:
-        return rows, int(rows[0][-1])
+        return [tuple(row.values()) for row in rows], int(rows[0]["total"])
     # a page past the end has no row to carry the total
     total = await db.value(query.total, values)
     return [], int(total or 0)
@@ -276,7 +276,7 @@ async def session_page(
 
 async def live_sessions_past(tx: Transaction, now: datetime) -> list[LiveSessionRow]:
     """Live sessions whose scheduled slot is over (candidates for ending as expired)."""
-    rows = await tx.scalars(select(LiveSessionRow).where(LiveSessionRow.status == "live"))
+    rows = await tx.orm.scalars(select(LiveSessionRow).where(LiveSessionRow.status == "live"))
     return [
         r for r in rows if r.scheduled_at.timestamp() + r.duration_minutes * 60 < now.timestamp()
     ]

@@ -132,7 +132,7 @@ async def purge_expired(recorder: Recorder) -> int:
         rows = await queries.expired_recordings(tx, before=before)
         for row in rows:
             await _remove_files(storage, _keys(row))
-            await tx.delete(row)
+            await tx.orm.delete(row)
     return len(rows)
 
 
@@ -162,8 +162,8 @@ async def _open(
         started_by=started_by,
         started_at=utcnow(),
     )
-    tx.add(row)
-    await tx.flush()
+    tx.orm.add(row)
+    await tx.orm.flush()
     return row
 
 
