@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 
-from liveclass.db.participants import ParticipantRecord
+from liveclass.db import seats
+from liveclass.db.seats import ParticipantRecord
 from liveclass.db.types import utcnow
+from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.roles import Role
 from tests.conftest import Platform
 
 
@@ -58,18 +61,11 @@ async def join(
 
 def newcomer(session_id: uuid.UUID, user_id: str, role: str = "viewer") -> ParticipantRecord:
     """A new joined participant's record, as a first join builds it."""
-    now = utcnow()
-    return ParticipantRecord(
-        uuid.uuid4(),
-        session_id,
-        user_id,
-        user_id.title(),
-        role,
-        "joined",
-        1,
-        now,
-        now,
-        None,
-        None,
-        now,
+    return seats.new_seat(
+        session_id=session_id,
+        user_id=user_id,
+        name=user_id.title(),
+        role=Role(role),
+        status=ParticipantStatus.JOINED,
+        at=utcnow(),
     )

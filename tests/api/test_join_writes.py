@@ -1,5 +1,5 @@
 """A first join's writes: its seat, the peak and its outbox event, on the asyncpg path
-(PostgreSQL) as on the Core path (SQLite, and PostgreSQL through ``Database.write``)."""
+(PostgreSQL) as on the Core path (SQLite, and PostgreSQL through a Core connection)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from liveclass.db import outbox
-from liveclass.db import participants as queries
-from liveclass.db.database import Database, Tx, Writer
-from liveclass.db.participants import ParticipantRecord
-from liveclass.db.tables import LiveSessionRow, OutboxEventRow, ParticipantRow
+from liveclass.db import seats as queries
+from liveclass.db.database import Database, Tx
+from liveclass.db.seats import ParticipantRecord, build_participant
+from liveclass.db.sessions import SESSIONS, get_session
+from liveclass.db.tables import OutboxEventRow, ParticipantRow
 from liveclass.db.types import utcnow
+from liveclass.domain.roles import Role
+from liveclass.domain.seats import SeatRule
 from tests.api.helpers import join, live_session, newcomer
 from tests.conftest import Platform
 
@@ -39,9 +42,9 @@ async def test_a_first_join_writes_its_seat_peak_and_event(
     assert r.status_code == 200, r.text
     db = Database(database_url)
     try:
-        async with db.transaction() as tx:
-            me = await queries.get_by_user(tx, uuid.UUID(s["id"]), "student-1")
-            session = await tx.orm.get(LiveSessionRow, uuid.UUID(s["id"]))
+        async with db.reader() as conn:
+            me = await queries.get_by_user(conn, session_id=uuid.UUID(s["id"]), user_id="student-1")
+            session = await get_session(conn, session_id=uuid.UUID(s["id"]))
         events = await _joined_events(db)
     finally:
         await db.close()
@@ -70,18 +73,19 @@ async def test_a_first_join_writes_its_seat_peak_and_event(
     assert isinstance(event.id, uuid.UUID)
 
 
-async def _first_join(tx: Writer, session_id: uuid.UUID, user_id: str) -> ParticipantRecord:
-    """The statements of ``control.participants._join_locked`` for a new seat (on
-    PostgreSQL's asyncpg path the three writes are one statement)."""
-    session = await queries.lock_session(tx, session_id)
-    assert session is not None
-    was, others = await queries.me_and_others(tx, session_id, user_id)
-    assert was is None
+async def _first_join(tx: Tx, session_id: uuid.UUID, user_id: str) -> ParticipantRecord:
+    """A new seat as ``control.participants._join_locked`` takes it (on PostgreSQL's
+    asyncpg path the three writes are one statement)."""
+    room = await queries.lock_room(tx, session_id=session_id, user_id=user_id)
+    assert room is not None and room.me is None
     me = newcomer(session_id, user_id)
-    payload = {"participant_id": str(me.id), "user_id": user_id, "nested": {"n": [1, None]}}
-    event = outbox.event_values("participant.joined", session_id=session_id, payload=payload)
-    await queries.seat_first_time(tx, me, peak=others.everyone + 1, event=event)
+    rule = SeatRule.of(provider="mesh", max_participants=100, mesh_cap=4)
+    assert await queries.take_seat(tx, room=room, me=me, limit=rule.limit(Role.VIEWER))
     return me
+
+
+def _record(row: ParticipantRow) -> ParticipantRecord:
+    return build_participant({c.key: getattr(row, c.key) for c in row.__table__.columns})
 
 
 def _comparable(row: ParticipantRow | OutboxEventRow, *, drop: tuple[str, ...]) -> Row:
@@ -110,25 +114,36 @@ async def test_the_asyncpg_path_writes_what_the_core_path_writes(
                     select(ParticipantRow).where(ParticipantRow.session_id == sid)
                 )
             }
-            peak = (await tx.orm.get(LiveSessionRow, sid)).peak_participants  # type: ignore[union-attr]
+            found = await get_session(tx, session_id=sid)
+            assert found is not None
+            peak = found.peak_participants
+            # an event's JSON payload, nested, written by each path
+            nested = {"participant_id": "x", "nested": {"n": [1, None]}}
+        async with db.writer() as hot:
+            assert hot.driver is not None
+            await outbox.add(hot, event_type="test.nested", session_id=sid, payload=nested)
+        async with db.engine.begin() as conn:
+            await outbox.add(
+                Tx(conn, None), event_type="test.nested", session_id=sid, payload=nested
+            )
         events = {e.payload["user_id"]: e for e in await _joined_events(db)}
+        async with db.transaction() as tx:
+            due = await outbox.due_events(tx, now=utcnow() + timedelta(seconds=1), limit=100)
+        written = [e.payload for e in due if e.event_type == "test.nested"]
     finally:
         await db.close()
     # each row reads back as the record that was written, through the ORM
-    assert ParticipantRecord.of_row(rows["student-a"]) == fast
-    assert ParticipantRecord.of_row(rows["student-b"]) == slow
+    assert _record(rows["student-a"]) == fast
+    assert _record(rows["student-b"]) == slow
     assert peak == 2  # raised by each path in turn
     differ = ("id", "user_id", "name", "first_joined_at", "last_joined_at", "created_at")
     assert _comparable(rows["student-a"], drop=differ) == _comparable(
         rows["student-b"], drop=differ
     )
     a, b = events["student-a"], events["student-b"]
-    assert a.payload == {
-        "participant_id": str(fast.id),
-        "user_id": "student-a",
-        "nested": {"n": [1, None]},
-    }
+    assert a.payload == {"participant_id": str(fast.id), "user_id": "student-a", "status": "joined"}
     assert a.payload == {**b.payload, "participant_id": str(fast.id), "user_id": "student-a"}
+    assert written == [nested, nested]
     unlike = ("id", "payload", "created_at", "next_attempt_at")
     assert _comparable(a, drop=unlike) == _comparable(b, drop=unlike)
 
@@ -141,21 +156,23 @@ async def test_a_seat_update_loses_to_a_change_committed_meanwhile(
     db = Database(database_url)
     try:
         async with db.reader() as conn:
-            found = await queries.seat_of_user(conn, uuid.UUID(s["id"]), "student-1")
+            found = await queries.seat_of_user(
+                conn, session_id=uuid.UUID(s["id"]), user_id="student-1"
+            )
         assert found is not None and found[1] is not None
         was = found[1]
-        renamed = replace(was, name="Renamed", left_at=utcnow())
+        renamed = replace(was, name="Renamed")
         async with db.writer() as tx:  # a kick bumped the token version meanwhile
-            assert not await queries.update_seat(tx, renamed, was=replace(was, token_version=0))
+            assert not await queries.seat_again(tx, me=renamed, was=replace(was, token_version=0))
         async with db.writer() as tx:
-            assert await queries.update_seat(tx, renamed, was=was)
-            assert await queries.update_seat(tx, renamed, was=renamed)  # nothing to write
-        async with db.transaction() as tx:
-            row = await queries.get_by_user(tx, was.session_id, "student-1")
+            assert await queries.seat_again(tx, me=renamed, was=was)
+            assert await queries.seat_again(tx, me=renamed, was=renamed)  # nothing to write
+        async with db.reader() as conn:
+            row = await queries.get_by_user(conn, session_id=was.session_id, user_id="student-1")
     finally:
         await db.close()
     assert row is not None
-    assert asdict(ParticipantRecord.of_row(row)) == asdict(renamed)
+    assert asdict(row) == asdict(renamed)
 
 
 async def test_a_failed_first_join_leaves_nothing(
@@ -175,9 +192,9 @@ async def test_a_failed_first_join_leaves_nothing(
             await join_then_fail()
         async with db.writer() as tx:  # the next one is not held up by a leftover lock
             await _first_join(tx, sid, "student-2")
-        async with db.transaction() as orm:
-            assert await queries.get_by_user(orm, sid, "student-1") is None
-            assert await queries.get_by_user(orm, sid, "student-2") is not None
+        async with db.reader() as conn:
+            assert await queries.get_by_user(conn, session_id=sid, user_id="student-1") is None
+            assert await queries.get_by_user(conn, session_id=sid, user_id="student-2")
         assert [e.payload["user_id"] for e in await _joined_events(db)] == ["student-2"]
     finally:
         await db.close()
@@ -190,33 +207,37 @@ async def test_the_peak_only_rises(
     sid = uuid.UUID(s["id"])
     db = Database(database_url)
 
-    async def seat(user_id: str, peak: int | None) -> None:
-        async with db.writer() as tx:
-            await queries.lock_session(tx, sid)
-            me = newcomer(sid, user_id)
-            event = outbox.event_values("participant.joined", session_id=sid, payload={})
-            await queries.seat_first_time(tx, me, peak=peak, event=event)
-
     async def peak_now() -> int:
-        async with db.transaction() as tx:
-            row = await tx.orm.get(LiveSessionRow, sid, populate_existing=True)
-            assert row is not None
-            return row.peak_participants
+        async with db.reader() as conn:
+            found = await get_session(conn, session_id=sid)
+            assert found is not None
+            return found.peak_participants
 
     try:
-        await seat("a", 5)
-        assert await peak_now() == 5
-        await seat("b", 3)  # lower: kept at 5
-        assert await peak_now() == 5
-        await seat("c", None)  # not rising: left alone
-        assert await peak_now() == 5
-        async with db.transaction() as tx:
-            users = set(
-                await tx.orm.scalars(
-                    select(ParticipantRow.user_id).where(ParticipantRow.session_id == sid)
-                )
+        async with db.writer() as tx:
+            a = await _first_join(tx, sid, "a")
+        async with db.writer() as tx:
+            await _first_join(tx, sid, "b")
+        assert await peak_now() == 2
+        async with db.writer() as tx:  # a leaves: one joined, the peak stays
+            room = await queries.lock_room(tx, session_id=sid, user_id="a")
+            assert room is not None and room.me == a
+            await queries.leave(tx, me=a, at=utcnow())
+        async with db.writer() as tx:
+            await _first_join(tx, sid, "c")  # two joined again: not above the peak
+        assert await peak_now() == 2
+        async with db.writer() as tx:
+            await tx.run(
+                update(SESSIONS)
+                .where(SESSIONS.c.id == sid)
+                .values(peak_participants=5, updated_at=utcnow())
             )
-        assert users == {"a", "b", "c"}
-        assert len(await _joined_events(db)) == 3
+        async with db.writer() as tx:
+            await _first_join(tx, sid, "d")  # three joined: below 5, kept at 5
+        assert await peak_now() == 5
+        async with db.reader() as conn:
+            users = {p.user_id for p in await queries.all_participants(conn, session_id=sid)}
+        assert users == {"a", "b", "c", "d"}
+        assert len(await _joined_events(db)) == 4
     finally:
         await db.close()

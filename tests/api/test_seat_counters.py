@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from liveclass.db import outbox
-from liveclass.db import participants as queries
+from liveclass.db import seats as queries
 from liveclass.db.database import Database
-from liveclass.db.participants import ParticipantRecord
+from liveclass.db.seats import ParticipantRecord
 from liveclass.db.sessions import SESSIONS
 from liveclass.db.tables import ParticipantRow
-from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES
+from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES, Role
+from liveclass.domain.seats import SeatRule
 from tests.api.helpers import join, live_session, newcomer
 from tests.conftest import Platform
 
@@ -164,18 +165,14 @@ async def test_the_one_statement_first_join(
 
     async def take(me: ParticipantRecord, **changes: Any) -> bool:
         async with db.reader() as conn:
-            found = await queries.seat_of_user(conn, sid, me.user_id)
+            found = await queries.seat_of_user(conn, session_id=sid, user_id=me.user_id)
             assert found is not None
-            session = found[0]
-            for name, value in changes.items():
-                setattr(session, name, value)
+            session = replace(found[0], **changes)
+            rule = SeatRule.of(
+                provider=session.provider, max_participants=session.max_participants, mesh_cap=4
+            )
             return await queries.take_first_seat(
-                conn,
-                session,
-                me,
-                publishes=False,
-                publisher_cap=None,
-                event=outbox.event_values("participant.joined", session_id=sid, payload={}),
+                conn, session=session, me=me, limit=rule.limit(Role.VIEWER)
             )
 
     try:
@@ -184,14 +181,14 @@ async def test_the_one_statement_first_join(
         assert not await take(newcomer(sid, "a"))  # the same user again: a unique seat
         # the session as the checks saw it no longer holds: the locked path decides
         assert not await take(newcomer(sid, "b"), invite_version=99)
-        assert not await take(newcomer(sid, "b"), default_role="speaker")
+        assert not await take(newcomer(sid, "b"), default_role=Role.SPEAKER)
         assert not await take(newcomer(sid, "b"), password_hash="x")
         assert await take(newcomer(sid, "b"))
         assert not await take(newcomer(sid, "c"))  # full: two of two
         assert await _counters(db, sid) == {"seated": 2, "publishing": 0, "joined": 2}
         assert await _counters(db, sid) == await _actual(db, sid)
-        async with db.transaction() as tx:
-            rows = await queries.all_participants(tx, sid)
-        assert [ParticipantRecord.of_row(r) for r in rows if r.user_id == "a"] == [a]
+        async with db.reader() as conn:
+            rows = await queries.all_participants(conn, session_id=sid)
+        assert [r for r in rows if r.user_id == "a"] == [a]
     finally:
         await db.close()

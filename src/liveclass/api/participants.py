@@ -22,10 +22,9 @@ from liveclass.api.schemas import (
 from liveclass.api.sessions import PROBLEMS
 from liveclass.api.views import join_fields, json_response, total_pages
 from liveclass.control import participants as control
-from liveclass.db import attendance
-from liveclass.db import participants as queries
+from liveclass.db import attendance, seats
 from liveclass.db import polls as poll_queries
-from liveclass.db.tables import ParticipantRow
+from liveclass.db.seats import ParticipantRecord
 from liveclass.domain import validation
 from liveclass.domain.errors import Invalid, Unauthorized
 from liveclass.domain.participants import ParticipantStatus
@@ -116,10 +115,10 @@ async def list_participants(
 ) -> Page[ParticipantOut]:
     await control.visible_session(services, actor_of(caller), session_id)
     async with services.db.transaction() as tx:
-        rows, total = await queries.list_participants(
+        rows, total = await seats.participant_page(
             tx,
-            session_id,
-            status=status.value if status else None,
+            session_id=session_id,
+            status=status,
             offset=(page - 1) * page_size,
             limit=page_size,
         )
@@ -187,7 +186,7 @@ async def admit(
     return await _participant_out(services, row)
 
 
-async def _participant_out(services: ServicesDep, row: ParticipantRow) -> ParticipantOut:
+async def _participant_out(services: ServicesDep, row: ParticipantRecord) -> ParticipantOut:
     async with services.db.transaction() as tx:
         seconds = await attendance.seconds_by_participant(tx, session_id=row.session_id)
         connected = await attendance.connected_participants(tx, session_id=row.session_id)
@@ -196,7 +195,7 @@ async def _participant_out(services: ServicesDep, row: ParticipantRow) -> Partic
 
 
 def _out(
-    row: ParticipantRow,
+    row: ParticipantRecord,
     seconds: float,
     connected: bool,
     score: poll_queries.QuizScore | None = None,
@@ -206,7 +205,7 @@ def _out(
         session_id=row.session_id,
         user_id=row.user_id,
         name=row.name,
-        role=Role(row.role),
+        role=row.role,
         status=row.status,
         first_joined_at=row.first_joined_at,
         last_joined_at=row.last_joined_at,

@@ -34,7 +34,7 @@ from liveclass.control import sessions as control
 from liveclass.control.participants import visible_session
 from liveclass.db import idempotency
 from liveclass.db import sessions as queries
-from liveclass.db.tables import LiveSessionRow
+from liveclass.db.sessions import SessionRecord
 from liveclass.domain.access import require_host
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, Invalid, NotAllowed
@@ -123,7 +123,7 @@ async def list_sessions(request: Request) -> Response:
     page, page_size = query.page, query.page_size
     async with services.db.reader() as conn:
         rows, total = await queries.session_page(
-            conn, f, sort=query.sort, offset=(page - 1) * page_size, limit=page_size
+            conn, where=f, sort=query.sort, offset=(page - 1) * page_size, limit=page_size
         )
     actor = actor_of(caller)
     return json_response(
@@ -203,7 +203,7 @@ async def cancel_session(
     return await _step(services, caller, session_id, control.cancel_session)
 
 
-Step = Callable[[Services, Actor, uuid.UUID], Awaitable[LiveSessionRow]]
+Step = Callable[[Services, Actor, uuid.UUID], Awaitable[SessionRecord]]
 
 
 async def _step(

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from liveclass.api.schemas import AttendanceOut, PollSummaryOut, StatsOut
-from liveclass.db import attendance
-from liveclass.db import participants as participant_queries
+from liveclass.db import attendance, seats
 from liveclass.db import polls as poll_queries
-from liveclass.db.tables import LiveSessionRow
+from liveclass.db.sessions import SessionRecord
 from liveclass.db.types import utcnow
 from liveclass.domain.participants import ParticipantStatus
-from liveclass.domain.roles import Role
 from liveclass.services import Services
 
 _ADMITTED = (ParticipantStatus.JOINED, ParticipantStatus.LEFT, ParticipantStatus.KICKED)
 
 
-async def session_stats(services: Services, row: LiveSessionRow) -> StatsOut:
+async def session_stats(services: Services, row: SessionRecord) -> StatsOut:
     now = utcnow()
     async with services.db.transaction() as tx:
-        people = await participant_queries.all_participants(tx, row.id)
+        people = await seats.all_participants(tx, session_id=row.id)
         seconds = await attendance.seconds_by_participant(tx, session_id=row.id, now=now)
         connected = await attendance.connected_participants(tx, session_id=row.id)
         polls = [
@@ -45,7 +43,7 @@ async def session_stats(services: Services, row: LiveSessionRow) -> StatsOut:
                 participant_id=p.id,
                 user_id=p.user_id,
                 name=p.name,
-                role=Role(p.role),
+                role=p.role,
                 status=p.status,
                 connected=p.id in connected,
                 total_seconds=round(seconds.get(p.id, 0.0), 3),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,15 +11,12 @@ from fastapi import Response
 
 from liveclass.api.schemas import SessionOut
 from liveclass.control.participants import Admission
-from liveclass.db.sessions import SHOWN_FIELDS, SessionRecord, shown_of
-from liveclass.db.tables import LiveSessionRow
+from liveclass.db.sessions import SessionRecord, ShownSession
 from liveclass.domain.access import may_host
 from liveclass.domain.actors import Actor
 from liveclass.domain.participants import ParticipantStatus
-from liveclass.domain.roles import Permissions, Role
+from liveclass.domain.roles import Permissions
 from liveclass.services import Services
-
-AnySession = LiveSessionRow | SessionRecord
 
 
 def json_response(content: Any, *, status_code: int = 200) -> Response:
@@ -47,75 +43,46 @@ def invite_url(services: Services, session_id: object, token: str) -> str:
     return f"{classroom_url(services, session_id)}?invite={token}"
 
 
-def session_out(services: Services, actor: Actor, row: AnySession) -> SessionOut:
-    return SessionOut(**session_fields(services, actor, shown_of(row)))
+def session_out(services: Services, actor: Actor, row: SessionRecord) -> SessionOut:
+    return SessionOut(**session_fields(services, actor, ShownSession.of(row)))
 
 
-def session_fields(services: Services, actor: Actor, shown: Sequence[Any]) -> dict[str, Any]:
-    """The fields of ``SessionOut``, in its order, from a session's ``SHOWN_FIELDS`` values
-    (a listing's row as read, or ``shown_of`` a loaded row); the id as its text."""
-    (
-        session_id,
-        title,
-        description,
-        course_id,
-        booking_id,
-        session_type,
-        status,
-        scheduled_at,
-        duration_minutes,
-        max_participants,
-        is_public,
-        is_recorded,
-        waiting_room,
-        has_password,
-        provider,
-        default_role,
-        owner_id,
-        owner_name,
-        started_at,
-        ended_at,
-        end_reason,
-        created_at,
-        updated_at,
-        invite_version,
-    ) = shown[:_SHOWN]
-    sid = str(session_id)
+def session_fields(services: Services, actor: Actor, shown: ShownSession) -> dict[str, Any]:
+    """The fields of ``SessionOut``, in its order, from a session as shown (a listing's row
+    as read, or ``ShownSession.of`` a loaded one); ids and enums as their text."""
+    sid = str(shown.id)
     token = link = None
-    if may_host(actor, owner_id):
-        token = services.issuer.invite_token(session_id=sid, version=invite_version)
+    if may_host(actor, shown.owner_id):
+        token = services.issuer.invite_token(session_id=sid, version=shown.invite_version)
         link = invite_url(services, sid, token)
     return {
         "id": sid,
-        "title": title,
-        "description": description,
-        "course_id": course_id,
-        "booking_id": booking_id,
-        "session_type": session_type,
-        "status": status,
-        "scheduled_at": scheduled_at,
-        "duration": duration_minutes,
-        "max_participants": max_participants,
-        "is_public": is_public,
-        "is_recorded": is_recorded,
-        "waiting_room": waiting_room,
-        "has_password": has_password,
-        "provider": provider,
-        "default_role": default_role,
-        "owner_id": owner_id,
-        "owner_name": owner_name,
+        "title": shown.title,
+        "description": shown.description,
+        "course_id": shown.course_id,
+        "booking_id": shown.booking_id,
+        "session_type": shown.session_type,
+        "status": shown.status.value,
+        "scheduled_at": shown.scheduled_at,
+        "duration": shown.duration_minutes,
+        "max_participants": shown.max_participants,
+        "is_public": shown.is_public,
+        "is_recorded": shown.is_recorded,
+        "waiting_room": shown.waiting_room,
+        "has_password": shown.has_password,
+        "provider": shown.provider,
+        "default_role": shown.default_role.value,
+        "owner_id": shown.owner_id,
+        "owner_name": shown.owner_name,
         "meeting_url": classroom_url(services, sid),
         "invite_token": token,
         "invite_url": link,
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "end_reason": end_reason,
-        "created_at": created_at,
-        "updated_at": updated_at,
+        "started_at": shown.started_at,
+        "ended_at": shown.ended_at,
+        "end_reason": shown.end_reason,
+        "created_at": shown.created_at,
+        "updated_at": shown.updated_at,
     }
-
-
-_SHOWN = len(SHOWN_FIELDS)
 
 
 def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
@@ -123,7 +90,7 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
     role as their text (the same JSON; asyncpg's UUID subclass and the enum are slow paths
     for the serialiser)."""
     me = admission.participant
-    role = Role(me.role)
+    role = me.role
     permissions = Permissions.for_role(role)
     ws_url = classroom_socket_url(services, admission.session.id)
     return dict(
@@ -132,7 +99,7 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
         user_id=me.user_id,
         name=me.name,
         role=role.value,
-        status=me.status,
+        status=me.status.value,
         permissions=permissions.as_dict(),
         can_publish=permissions.can_publish,
         can_subscribe=permissions.can_subscribe,
@@ -142,7 +109,7 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
         server_url=_server_url(admission.media) or ws_url,
         classroom_url=f"{classroom_url(services, me.session_id)}#token={admission.access_token}",
         media=admission.media,
-        message=_JOIN_MESSAGES[ParticipantStatus(me.status)],
+        message=_JOIN_MESSAGES[me.status],
     )
 
 

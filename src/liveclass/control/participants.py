@@ -1,4 +1,8 @@
-"""Participant use cases: join, leave, refresh, kick, change role, admit."""
+"""Participant use cases: join, leave, refresh, kick, change role, admit.
+
+The seat itself (the rule, the status moves, the counters) is the seats unit's
+(``liveclass.db.seats``); these add who may do what, the entry checks, the tokens, the
+media server and the room's events."""
 
 from __future__ import annotations
 
@@ -9,34 +13,20 @@ from typing import Any
 from liveclass.auth.issued import AccessClaims
 from liveclass.auth.passwords import verify_password
 from liveclass.control.sessions import ensure_room, stored_room
-from liveclass.db import attendance, outbox
-from liveclass.db import participants as queries
-from liveclass.db import sessions as session_queries
-from liveclass.db.database import Transaction, Writer
-from liveclass.db.participants import ParticipantRecord, Seat
+from liveclass.db import attendance, seats
+from liveclass.db.database import Tx
+from liveclass.db.seats import LockedRoom, ParticipantRecord, Seat
 from liveclass.db.sessions import SessionRecord
-from liveclass.db.tables import LiveSessionRow, ParticipantRow
 from liveclass.db.types import utcnow
 from liveclass.domain.access import is_owner_or_admin, require_moderator, require_visible
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, NotAllowed, NotFound, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
-from liveclass.domain.participants import ParticipantStatus, check_participant_transition
-from liveclass.domain.roles import (
-    PUBLISHING_ROLES,
-    SEATED_ROLES,
-    Action,
-    Role,
-    may_assign,
-    outranks,
-    role_allows,
-)
+from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.roles import Role, may_assign, outranks
+from liveclass.domain.seats import SeatRule
 from liveclass.media.backend import MediaParticipant
 from liveclass.services import Services
-
-# The hot paths (join, refresh) read records; moderation still works on ORM rows.
-AnySession = LiveSessionRow | SessionRecord
-AnyParticipant = ParticipantRow | ParticipantRecord
 
 ParticipantRef = uuid.UUID | str
 """Whom a moderation names. A UUID is a participant id (the realtime channel's way). Text
@@ -79,13 +69,13 @@ async def join(
     if request.display_name is not None:
         actor = replace(actor, name=request.display_name)
     async with services.db.reader() as conn:
-        found = await queries.seat_of_user(conn, session_id, actor.user_id)
+        found = await seats.seat_of_user(conn, session_id=session_id, user_id=actor.user_id)
     if found is not None:
         session, me = found
         admission = None
-        if me is not None and me.status == ParticipantStatus.JOINED:
+        if me is not None and me.holds_seat:
             admission = await _rejoin(services, actor, session, me)
-        elif me is None and not services.db.is_sqlite:  # one statement needs PostgreSQL
+        elif me is None:
             admission = await _first_seat(services, actor, session, request)
         if admission is not None:
             return admission
@@ -108,15 +98,14 @@ async def _rejoin(
     path then decides, and counts the seats again.
     """
     _check_joinable(session, me)
-    role = Role.HOST if is_owner_or_admin(actor, session) else Role(me.role)
-    if role.value != me.role:
+    role = Role.HOST if is_owner_or_admin(actor, session) else me.role
+    if role != me.role:
         return None  # a role change moves the seat counters: the locked path counts
     now = replace(me, name=actor.name)
     if now != me:
-        async with services.db.writer() as conn:
-            if not await queries.update_seat(conn, now, was=me):
+        async with services.db.writer() as tx:
+            if not await seats.seat_again(tx, me=now, was=me):
                 return None
-            await _record_joined(conn, now)
     return await _admission(services, session, now)
 
 
@@ -124,34 +113,33 @@ async def _join_locked(
     services: Services, actor: Actor, session_id: uuid.UUID, request: JoinRequest
 ) -> Admission | None:
     """A first join (or a return after leaving, or out of the waiting room), under the
-    session row lock so the capacity check and the new seat are one step."""
-    async with services.db.writer() as conn:
-        session = await queries.lock_session(conn, session_id)
-        if session is None:
+    session row lock so the seat rule and the new seat are one step."""
+    async with services.db.writer() as tx:
+        room = await seats.lock_room(tx, session_id=session_id, user_id=actor.user_id)
+        if room is None:
             raise NotFound("No such session.", code="SESSION_NOT_FOUND")
-        was, others = await queries.me_and_others(conn, session_id, actor.user_id)
+        session, was = room.session, room.me
         _check_joinable(session, was)
         privileged = is_owner_or_admin(actor, session)
         if not privileged and not _previously_admitted(was):
             _check_entry(services, session, request)
-        role = Role.HOST if privileged else Role(was.role if was else session.default_role)
+        role = Role.HOST if privileged else (was.role if was else session.default_role)
         status = _arrival_status(session, was, role)
-        if status is ParticipantStatus.JOINED and not _holds_seat(was):
-            _refuse_if_full(session, role, others.seated)
-            _refuse_if_mesh_full(services, session, role, others.publishing)
-        me = _seated(session, was, actor, role, status)
-        mine = 1 if status is ParticipantStatus.JOINED else 0
-        peak = others.everyone + mine
-        rising = peak if peak > session.peak_participants else None
+        now = utcnow()
         if was is None:
-            await queries.seat_first_time(conn, me, peak=rising, event=_joined(me))
+            me = seats.new_seat(
+                session_id=session.id,
+                user_id=actor.user_id,
+                name=actor.name,
+                role=role,
+                status=status,
+                at=now,
+            )
         else:
-            if not await queries.update_seat(conn, me, was=was):
-                return None
-            if rising is not None:
-                await queries.raise_peak(conn, session.id, rising)
-            await _record_joined(conn, me)
-        await queries.recount(conn, session.id)
+            me = seats.arriving(was, name=actor.name, role=role, status=status, at=now)
+        limit = _rule(services, session).limit(role)
+        if not await seats.take_seat(tx, room=room, me=me, limit=limit):
+            return None
     return await _admission(services, session, me)
 
 
@@ -161,62 +149,52 @@ async def _first_seat(
     session: SessionRecord,
     request: JoinRequest,
 ) -> Admission | None:
-    """A newcomer into a live class without a waiting room, on PostgreSQL: the checks here
-    on the session as read, then one statement that takes the seat only if the session still
-    looks so and has room (``queries.take_first_seat``). None sends the join to the locked
-    path: the host, a waiting room, a class not live, a full one, or one that changed."""
+    """A newcomer into a live class without a waiting room: the checks here on the session
+    as read, then one statement that takes the seat only if the session still looks so and
+    has room (``seats.take_first_seat``). None sends the join to the locked path: the host,
+    a waiting room, a class not live, a full one, one that changed (or SQLite)."""
     if (
-        session.status != SessionStatus.LIVE
+        session.status is not SessionStatus.LIVE
         or session.waiting_room
         or is_owner_or_admin(actor, session)
     ):
         return None
     _check_entry(services, session, request)
-    role = Role(session.default_role)
-    me = _seated(session, None, actor, role, ParticipantStatus.JOINED)
-    publishes = role_allows(role, Action.PUBLISH)
-    capped = session.provider == "mesh" and publishes
+    role = session.default_role
+    me = seats.new_seat(
+        session_id=session.id,
+        user_id=actor.user_id,
+        name=actor.name,
+        role=role,
+        status=ParticipantStatus.JOINED,
+        at=utcnow(),
+    )
+    limit = _rule(services, session).limit(role)
     async with services.db.reader() as conn:
-        taken = await queries.take_first_seat(
-            conn,
-            session,
-            me,
-            publishes=publishes,
-            publisher_cap=services.settings.mesh_max_publishers if capped else None,
-            event=_joined(me),
-        )
+        taken = await seats.take_first_seat(conn, session=session, me=me, limit=limit)
     return await _admission(services, session, me) if taken else None
 
 
-def _joined(me: ParticipantRecord) -> dict[str, Any]:
-    """The ``participant.joined`` outbox event's columns."""
-    return outbox.event_values(
-        "participant.joined",
-        session_id=me.session_id,
-        payload={"participant_id": str(me.id), "user_id": me.user_id, "status": me.status},
+def _rule(services: Services, session: SessionRecord) -> SeatRule:
+    return SeatRule.of(
+        provider=session.provider,
+        max_participants=session.max_participants,
+        mesh_cap=services.settings.mesh_max_publishers,
     )
 
 
-async def _record_joined(conn: Writer, me: ParticipantRecord) -> None:
-    await outbox.add_values(conn, _joined(me))
-
-
-def _holds_seat(me: ParticipantRecord | ParticipantRow | None) -> bool:
-    return me is not None and me.status == ParticipantStatus.JOINED
-
-
-def _check_joinable(session: AnySession, me: AnyParticipant | None) -> None:
-    if session.status == SessionStatus.CANCELLED:
+def _check_joinable(session: SessionRecord, me: ParticipantRecord | None) -> None:
+    if session.status is SessionStatus.CANCELLED:
         raise Conflict("This session was cancelled.", code="SESSION_CANCELLED")
-    if session.status == SessionStatus.ENDED:
+    if session.status is SessionStatus.ENDED:
         raise Conflict("This session has ended.", code="SESSION_ENDED")
-    if me is not None and me.status == ParticipantStatus.KICKED:
+    if me is not None and me.status is ParticipantStatus.KICKED:
         raise NotAllowed("You were removed from this session.", code="KICKED")
-    if me is not None and me.status == ParticipantStatus.DENIED:
+    if me is not None and me.status is ParticipantStatus.DENIED:
         raise NotAllowed("The host did not admit you to this session.", code="DENIED")
 
 
-def _previously_admitted(me: AnyParticipant | None) -> bool:
+def _previously_admitted(me: ParticipantRecord | None) -> bool:
     return me is not None and me.status in (ParticipantStatus.JOINED, ParticipantStatus.LEFT)
 
 
@@ -240,100 +218,16 @@ def _arrival_status(
 ) -> ParticipantStatus:
     if role is Role.HOST:
         return ParticipantStatus.JOINED
-    if me is not None and me.status == ParticipantStatus.JOINED:
+    if me is not None and me.holds_seat:
         return ParticipantStatus.JOINED
     if session.waiting_room and not _previously_admitted(me):
         return ParticipantStatus.WAITING
-    if session.status == SessionStatus.SCHEDULED:
+    if session.status is SessionStatus.SCHEDULED:
         raise Conflict(
             "The session has not started yet; only the host may join before the start.",
             code="SESSION_NOT_STARTED",
         )
     return ParticipantStatus.JOINED
-
-
-async def _check_capacity(
-    services: Services,
-    tx: Transaction,
-    session: LiveSessionRow,
-    role: Role,
-    me: ParticipantRow | None,
-    seated: int,
-) -> None:
-    if _holds_seat(me):
-        return  # re-joining keeps the seat already held
-    _refuse_if_full(session, role, seated)
-    await _check_mesh_publishers(services, tx, session, role, me)
-
-
-def _refuse_if_full(session: AnySession, role: Role, seated: int) -> None:
-    if role is not Role.HOST and seated >= session.max_participants:
-        raise Conflict(
-            f"The session is full ({session.max_participants} participants).",
-            code="SESSION_FULL",
-        )
-
-
-async def _check_mesh_publishers(
-    services: Services,
-    tx: Transaction,
-    session: LiveSessionRow,
-    role: Role,
-    me: ParticipantRow | None,
-) -> None:
-    if session.provider != "mesh" or not role_allows(role, Action.PUBLISH):
-        return
-    publishers = await queries.count_in(
-        tx,
-        session.id,
-        statuses=[ParticipantStatus.JOINED.value],
-        roles=PUBLISHING_ROLES,
-        excluding=me.id if me else None,
-    )
-    _refuse_if_mesh_full(services, session, role, publishers)
-
-
-def _refuse_if_mesh_full(
-    services: Services, session: AnySession, role: Role, publishers: int
-) -> None:
-    if session.provider != "mesh" or not role_allows(role, Action.PUBLISH):
-        return
-    cap = services.settings.mesh_max_publishers
-    if publishers >= cap:
-        raise Conflict(
-            f"Peer-to-peer (mesh) sessions carry at most {cap} publishers; "
-            "create the session with an SFU provider such as 'janus' for larger classes.",
-            code="MESH_FULL",
-        )
-
-
-def _seated(
-    session: SessionRecord,
-    me: ParticipantRecord | None,
-    actor: Actor,
-    role: Role,
-    status: ParticipantStatus,
-) -> ParticipantRecord:
-    now = utcnow()
-    if me is None:
-        return ParticipantRecord(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            user_id=actor.user_id,
-            name=actor.name,
-            role=role.value,
-            status=status.value,
-            token_version=1,
-            first_joined_at=now,
-            last_joined_at=now,
-            left_at=None,
-            kicked_at=None,
-            created_at=now,
-        )
-    if me.status != status:
-        check_participant_transition(ParticipantStatus(me.status), status)
-        me = replace(me, status=status.value, last_joined_at=now, left_at=None)
-    return replace(me, role=role.value, name=actor.name)
 
 
 async def _admission(
@@ -344,11 +238,11 @@ async def _admission(
         participant_id=me.id,
         user_id=me.user_id,
         name=me.name,
-        role=Role(me.role),
+        role=me.role,
         token_version=me.token_version,
     )
     media: dict[str, Any] = {"provider": session.provider}
-    if session.status == SessionStatus.LIVE and me.status == ParticipantStatus.JOINED:
+    if session.status is SessionStatus.LIVE and me.holds_seat:
         room = stored_room(session) or await ensure_room(services, session)
         media.update(await services.backend(session.provider).grant(room, _media_who(me)))
     return Admission(
@@ -356,10 +250,8 @@ async def _admission(
     )
 
 
-def _media_who(me: AnyParticipant) -> MediaParticipant:
-    return MediaParticipant(
-        participant_id=me.id, user_id=me.user_id, name=me.name, role=Role(me.role)
-    )
+def _media_who(me: ParticipantRecord) -> MediaParticipant:
+    return MediaParticipant(participant_id=me.id, user_id=me.user_id, name=me.name, role=me.role)
 
 
 async def refresh(services: Services, claims: AccessClaims) -> Admission:
@@ -372,18 +264,22 @@ async def still_in(services: Services, claims: AccessClaims) -> Seat:
     """The seat an access token (its signature already checked) stands for, read from the
     database: a token outlives a kick or the end of the class, its signature does not know."""
     async with services.db.reader() as conn:
-        seat = await queries.seat_by_id(conn, claims.session_id, claims.participant_id)
+        seat = await seats.seat_by_id(
+            conn, session_id=claims.session_id, participant_id=claims.participant_id
+        )
     if seat is None:
         raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")
     check_access(seat.session, seat.participant, claims)
     return seat
 
 
-def check_access(session: AnySession, me: AnyParticipant | None, claims: AccessClaims) -> None:
+def check_access(
+    session: SessionRecord, me: ParticipantRecord | None, claims: AccessClaims
+) -> None:
     """Is this access token still good? Used by refresh and by the realtime channel."""
     if session.id != claims.session_id or me is None or me.user_id != claims.user_id:
         raise Unauthorized("The access token does not match this session.", code="TOKEN_INVALID")
-    if me.status == ParticipantStatus.KICKED or claims.token_version < me.token_version:
+    if me.status is ParticipantStatus.KICKED or claims.token_version < me.token_version:
         raise NotAllowed("You were removed from this session.", code="KICKED")
     if session.status in (SessionStatus.ENDED, SessionStatus.CANCELLED):
         raise Conflict(f"This session is {session.status}.", code="SESSION_ENDED")
@@ -391,82 +287,56 @@ def check_access(session: AnySession, me: AnyParticipant | None, claims: AccessC
         raise NotAllowed("You are no longer in this session; join again.", code="NOT_IN_SESSION")
 
 
-async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> ParticipantRow:
+async def leave(services: Services, actor: Actor, session_id: uuid.UUID) -> ParticipantRecord:
     async with services.db.transaction() as tx:
-        session = await _session(tx, session_id, for_update=True)  # the seat counters change
-        me = await queries.get_by_user(tx, session_id, actor.user_id)
+        room = await _locked(tx, session_id, actor.user_id)  # the seat counters change
+        me = room.me
         # a private class answers those it put out (and strangers) as if it did not exist
-        require_visible(actor, session, me)
+        require_visible(actor, room.session, me)
         if me is None:
             raise NotFound(
                 "You are not a participant of this session.", code="PARTICIPANT_NOT_FOUND"
             )
         if me.status in (ParticipantStatus.JOINED, ParticipantStatus.WAITING):
-            me.status = ParticipantStatus.LEFT.value
-            me.left_at = utcnow()
-            await attendance.close_participant(tx, participant_id=me.id)
-            outbox.record_event(
-                tx,
-                "participant.left",
-                session_id=session_id,
-                payload={"participant_id": str(me.id), "user_id": me.user_id},
-            )
-            await queries.recount(tx, session_id)
+            now = utcnow()
+            me = await seats.leave(tx, me=me, at=now)
+            await attendance.close_participant(tx, participant_id=me.id, at=now)
     await services.room_events.participant_removed(session_id, me.id, "left")
     return me
 
 
 async def kick(
     services: Services, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef
-) -> ParticipantRow:
+) -> ParticipantRecord:
     async with services.db.transaction() as tx:
-        session, target = await _moderated_target(tx, actor, session_id, participant)
-        if target.status != ParticipantStatus.KICKED:
-            check_participant_transition(ParticipantStatus(target.status), ParticipantStatus.KICKED)
+        room, target = await _moderated_target(tx, actor, session_id, participant)
+        if target.status is not ParticipantStatus.KICKED:
             now = utcnow()
-            target.status = ParticipantStatus.KICKED.value
-            target.kicked_at = now
-            target.left_at = target.left_at or now
-            target.token_version += 1  # every access token issued so far stops working
+            target = await seats.kick(tx, target=target, at=now)
             await attendance.close_participant(tx, participant_id=target.id, at=now)
-            outbox.record_event(
-                tx,
-                "participant.kicked",
-                session_id=session_id,
-                payload={"participant_id": str(target.id), "user_id": target.user_id},
-            )
-            await queries.recount(tx, session_id)
-    await _media_remove(services, session, target)
+    await _media_remove(services, room.session, target)
     await services.room_events.participant_removed(session_id, target.id, "kicked")
     return target
 
 
 async def change_role(
     services: Services, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef, role: Role
-) -> ParticipantRow:
+) -> ParticipantRecord:
     async with services.db.transaction() as tx:
-        session = await _session(tx, session_id, for_update=True)
-        me = await queries.get_by_user(tx, session_id, actor.user_id)
-        actor_role = require_moderator(actor, session, me)
+        mine = await _locked(tx, session_id, actor.user_id)
+        actor_role = require_moderator(actor, mine.session, mine.me)
         target = await _target(tx, session_id, participant)
-        if not may_assign(actor_role, role) or not outranks(actor_role, Role(target.role)):
+        if not may_assign(actor_role, role) or not outranks(actor_role, target.role):
             raise NotAllowed(
-                f"A {actor_role.value} cannot make a {target.role} a {role.value}.",
+                f"A {actor_role.value} cannot make a {target.role.value} a {role.value}.",
                 code="ROLE_NOT_ALLOWED",
             )
-        if target.status == ParticipantStatus.JOINED and role.value != target.role:
-            await _check_mesh_publishers(services, tx, session, role, target)
-        target.role = role.value
-        outbox.record_event(
-            tx,
-            "participant.role_changed",
-            session_id=session_id,
-            payload={"participant_id": str(target.id), "role": role.value},
-        )
-        await queries.recount(tx, session_id)
-    room = stored_room(session)
-    if room is not None:
-        await services.backend(session.provider).apply_role(room, _media_who(target))
+        room = await _locked(tx, session_id, target.user_id)  # the others, without the target
+        limit = _rule(services, room.session).role_change(role)
+        target = await seats.change_role(tx, room=room, target=target, role=role, limit=limit)
+    backend_room = stored_room(room.session)
+    if backend_room is not None:
+        await services.backend(room.session.provider).apply_role(backend_room, _media_who(target))
     await services.room_events.role_changed(session_id, target.id, role)
     return target
 
@@ -478,25 +348,18 @@ async def admit(
     participant: ParticipantRef,
     *,
     admit: bool,
-) -> ParticipantRow:
+) -> ParticipantRecord:
     async with services.db.transaction() as tx:
-        session, target = await _moderated_target(tx, actor, session_id, participant)
-        if target.status != ParticipantStatus.WAITING:
+        room, target = await _moderated_target(tx, actor, session_id, participant)
+        if target.status is not ParticipantStatus.WAITING:
             raise Conflict("This participant is not waiting.", code="NOT_WAITING")
         if admit:
-            if session.status != SessionStatus.LIVE:
+            if room.session.status is not SessionStatus.LIVE:
                 raise Conflict("Admit people once the session is live.", code="SESSION_NOT_STARTED")
-            joined = await queries.count_joined(
-                tx, session.id, seated_roles=SEATED_ROLES, excluding=target.id
-            )
-            await _check_capacity(services, tx, session, Role(target.role), target, joined.seated)
-            target.status = ParticipantStatus.JOINED.value
-            target.last_joined_at = utcnow()
-            session.peak_participants = max(session.peak_participants, joined.everyone + 1)
+            limit = _rule(services, room.session).limit(target.role)
+            target = await seats.admit(tx, room=room, target=target, limit=limit, at=utcnow())
         else:
-            target.status = ParticipantStatus.DENIED.value
-            target.token_version += 1
-        await queries.recount(tx, session_id)
+            target = await seats.deny(tx, target=target)
     if admit:
         await services.room_events.participant_admitted(session_id, target.id)
     else:
@@ -505,26 +368,37 @@ async def admit(
 
 
 async def _moderated_target(
-    tx: Transaction, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef
-) -> tuple[LiveSessionRow, ParticipantRow]:
-    session = await _session(tx, session_id, for_update=True)
-    me = await queries.get_by_user(tx, session_id, actor.user_id)
-    actor_role = require_moderator(actor, session, me)
+    tx: Tx, actor: Actor, session_id: uuid.UUID, participant: ParticipantRef
+) -> tuple[LockedRoom, ParticipantRecord]:
+    """The session locked, the actor's right to moderate checked, and the target with the
+    room counted around it (its others leave the target out)."""
+    mine = await _locked(tx, session_id, actor.user_id)
+    actor_role = require_moderator(actor, mine.session, mine.me)
     target = await _target(tx, session_id, participant)
-    if not outranks(actor_role, Role(target.role)):
+    if not outranks(actor_role, target.role):
         raise NotAllowed(
-            f"A {actor_role.value} cannot moderate a {target.role}.", code="ROLE_NOT_ALLOWED"
+            f"A {actor_role.value} cannot moderate a {target.role.value}.",
+            code="ROLE_NOT_ALLOWED",
         )
-    return session, target
+    return await _locked(tx, session_id, target.user_id), target
 
 
-async def _target(tx: Transaction, session_id: uuid.UUID, ref: ParticipantRef) -> ParticipantRow:
+async def _locked(tx: Tx, session_id: uuid.UUID, user_id: str) -> LockedRoom:
+    room = await seats.lock_room(tx, session_id=session_id, user_id=user_id)
+    if room is None:
+        raise NotFound("No such session.", code="SESSION_NOT_FOUND")
+    return room
+
+
+async def _target(tx: Tx, session_id: uuid.UUID, ref: ParticipantRef) -> ParticipantRecord:
     target = None
     participant_id = ref if isinstance(ref, uuid.UUID) else _as_uuid(ref)
     if participant_id is not None:
-        target = await queries.get_participant(tx, session_id, participant_id)
+        target = await seats.get_participant(
+            tx, session_id=session_id, participant_id=participant_id
+        )
     if target is None and isinstance(ref, str):
-        target = await queries.get_by_user(tx, session_id, ref)
+        target = await seats.get_by_user(tx, session_id=session_id, user_id=ref)
     if target is None:
         raise NotFound("No such participant in this session.", code="PARTICIPANT_NOT_FOUND")
     return target
@@ -538,26 +412,17 @@ def _as_uuid(text: str) -> uuid.UUID | None:
 
 
 async def _media_remove(
-    services: Services, session: LiveSessionRow, target: ParticipantRow
+    services: Services, session: SessionRecord, target: ParticipantRecord
 ) -> None:
     room = stored_room(session)
     if room is not None:
         await services.backend(session.provider).remove_participant(room, _media_who(target))
 
 
-async def _session(
-    tx: Transaction, session_id: uuid.UUID, *, for_update: bool = False
-) -> LiveSessionRow:
-    session = await session_queries.get_session(tx, session_id, for_update=for_update)
-    if session is None:
-        raise NotFound("No such session.", code="SESSION_NOT_FOUND")
-    return session
-
-
 async def visible_session(
     services: Services, actor: Actor, session_id: uuid.UUID
-) -> tuple[LiveSessionRow, ParticipantRow | None]:
-    async with services.db.transaction() as tx:
-        session = await session_queries.get_session(tx, session_id)
-        me = await queries.get_by_user(tx, session_id, actor.user_id) if session else None
-        return require_visible(actor, session, me), me
+) -> tuple[SessionRecord, ParticipantRecord | None]:
+    async with services.db.reader() as conn:
+        found = await seats.seat_of_user(conn, session_id=session_id, user_id=actor.user_id)
+    session, me = found if found is not None else (None, None)
+    return require_visible(actor, session, me), me

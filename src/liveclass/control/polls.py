@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from liveclass.db import outbox
-from liveclass.db import participants as participant_queries
 from liveclass.db import polls as queries
+from liveclass.db import seats as participant_queries
 from liveclass.db import sessions as session_queries
 from liveclass.db.database import Transaction
 from liveclass.db.tables import PollRow
@@ -164,7 +164,7 @@ async def create(
     """A new poll (a draft, or open at once); its state."""
     spec = validate_draft(draft)
     async with services.db.transaction() as tx:
-        session = await session_queries.get_session(tx, session_id)
+        session = await session_queries.get_session(tx, session_id=session_id)
         if session is None:
             raise NotFound("No such session.", code="SESSION_NOT_FOUND")
         if session.status not in (SessionStatus.SCHEDULED, SessionStatus.LIVE):
@@ -313,8 +313,12 @@ def _listed(poll: PollRow, viewer: Viewer) -> bool:
 async def rest_viewer(tx: Transaction, actor: Actor, session_id: uuid.UUID) -> Viewer:
     """The REST caller as a poll viewer; a stranger to a private session, or someone kicked,
     gets the answer of a missing session or a refusal."""
-    session = await session_queries.get_session(tx, session_id)
-    me = await participant_queries.get_by_user(tx, session_id, actor.user_id) if session else None
+    session = await session_queries.get_session(tx, session_id=session_id)
+    me = (
+        await participant_queries.get_by_user(tx, session_id=session_id, user_id=actor.user_id)
+        if session
+        else None
+    )
     session = require_visible(actor, session, me)
     if me is not None and me.status == ParticipantStatus.KICKED:
         raise NotAllowed("You were removed from this session.", code="KICKED")
@@ -324,8 +328,12 @@ async def rest_viewer(tx: Transaction, actor: Actor, session_id: uuid.UUID) -> V
 
 
 async def require_poll_runner(tx: Transaction, actor: Actor, session_id: uuid.UUID) -> None:
-    session = await session_queries.get_session(tx, session_id)
-    me = await participant_queries.get_by_user(tx, session_id, actor.user_id) if session else None
+    session = await session_queries.get_session(tx, session_id=session_id)
+    me = (
+        await participant_queries.get_by_user(tx, session_id=session_id, user_id=actor.user_id)
+        if session
+        else None
+    )
     session = require_visible(actor, session, me)
     require_moderator(actor, session, me)
 

@@ -10,12 +10,10 @@ from typing import Any
 
 from liveclass.auth.passwords import hash_password
 from liveclass.control import polls
-from liveclass.db import attendance, outbox
-from liveclass.db import participants as participant_queries
+from liveclass.db import attendance, outbox, seats
 from liveclass.db import sessions as session_queries
-from liveclass.db.database import Transaction
+from liveclass.db.database import Reader, Tx
 from liveclass.db.sessions import SessionRecord
-from liveclass.db.tables import LiveSessionRow
 from liveclass.db.types import utcnow
 from liveclass.domain.access import require_host
 from liveclass.domain.actors import Actor
@@ -27,6 +25,7 @@ from liveclass.domain.lifecycle import (
     SessionStatus,
     check_transition,
 )
+from liveclass.domain.roles import Role
 from liveclass.media.backend import MediaRoom, RoomSpec
 from liveclass.services import Services
 
@@ -61,7 +60,7 @@ def _check_schedule(at: datetime) -> None:
 
 async def create_session(
     services: Services, actor: Actor, draft: SessionDraft
-) -> tuple[LiveSessionRow, bool]:
+) -> tuple[SessionRecord, bool]:
     """Create a session; for a booking that already has one, return that one (created=False)."""
     provider = draft.provider or services.settings.default_provider
     services.backend(provider)  # refuse providers this server cannot run
@@ -70,14 +69,15 @@ async def create_session(
         if existing is not None:
             return existing, False
         _check_schedule(draft.scheduled_at)
-        row = LiveSessionRow(
+        now = utcnow()
+        session = SessionRecord(
             id=uuid.uuid4(),
             title=draft.title,
             description=draft.description,
             course_id=draft.course_id,
             booking_id=draft.booking_id,
             session_type=draft.session_type,
-            status=SessionStatus.SCHEDULED.value,
+            status=SessionStatus.SCHEDULED,
             scheduled_at=draft.scheduled_at,
             duration_minutes=draft.duration,
             max_participants=draft.max_participants,
@@ -86,26 +86,33 @@ async def create_session(
             waiting_room=draft.waiting_room,
             password_hash=hash_password(draft.password) if draft.password else None,
             provider=provider,
-            default_role=draft.default_role,
+            default_role=Role(draft.default_role),
             owner_id=actor.user_id,
             owner_name=actor.name,
             invite_version=1,
+            media_server=None,
+            media_room=None,
+            started_at=None,
+            ended_at=None,
+            end_reason=None,
             peak_participants=0,
+            created_at=now,
+            updated_at=now,
         )
-        if not await session_queries.insert_session(tx, row):
+        if not await session_queries.insert_session(tx, session=session):
             # Two creates for one booking raced and the other committed first.
             existing = await _booked(tx, actor, draft.booking_id)
             assert existing is not None
             return existing, False
-        outbox.record_event(tx, "session.created", session_id=row.id, payload=_event(row))
-    return row, True
+        await _announce(tx, "session.created", session)
+    return session, True
 
 
-async def _booked(tx: Transaction, actor: Actor, booking_id: str | None) -> LiveSessionRow | None:
+async def _booked(tx: Tx, actor: Actor, booking_id: str | None) -> SessionRecord | None:
     """The session already made for this booking, if the actor may have it returned."""
     if booking_id is None:
         return None
-    existing = await session_queries.get_by_booking(tx, booking_id)
+    existing = await session_queries.get_by_booking(tx, booking_id=booking_id)
     if existing is not None and existing.owner_id != actor.user_id and not actor.is_admin:
         raise Conflict("Another host already has a session for this booking.", code="BOOKING_TAKEN")
     return existing
@@ -113,7 +120,7 @@ async def _booked(tx: Transaction, actor: Actor, booking_id: str | None) -> Live
 
 async def update_session(
     services: Services, actor: Actor, session_id: uuid.UUID, changes: dict[str, Any]
-) -> LiveSessionRow:
+) -> SessionRecord:
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
         require_host(actor, row)
@@ -122,66 +129,71 @@ async def update_session(
         if "scheduled_at" in changes and changes["scheduled_at"] != row.scheduled_at:
             _check_schedule(changes["scheduled_at"])
         if "provider" in changes:
-            if row.status == SessionStatus.LIVE and changes["provider"] != row.provider:
+            if row.status is SessionStatus.LIVE and changes["provider"] != row.provider:
                 raise Conflict(
                     "The provider of a live session cannot change.", code="INVALID_STATE"
                 )
             services.backend(changes["provider"])
         booking = changes.get("booking_id")
         if booking is not None and booking != row.booking_id:
-            other = await session_queries.get_by_booking(tx, booking)
+            other = await session_queries.get_by_booking(tx, booking_id=booking)
             if other is not None:
                 raise Conflict("Another session has this booking_id.", code="BOOKING_TAKEN")
-        _apply(row, changes)
-        outbox.record_event(tx, "session.updated", session_id=row.id, payload=_event(row))
+        row = await session_queries.change(
+            tx, session_id=row.id, values=_columns(changes), at=utcnow()
+        )
+        await _announce(tx, "session.updated", row)
     return row
 
 
-def _apply(row: LiveSessionRow, changes: dict[str, Any]) -> None:
+def _columns(changes: dict[str, Any]) -> dict[str, Any]:
+    """The API's changes as the columns they write."""
+    columns: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "password":
-            row.password_hash = hash_password(value) if value else None
+            columns["password_hash"] = hash_password(value) if value else None
         elif name == "duration":
-            row.duration_minutes = value
+            columns["duration_minutes"] = value
         else:
-            setattr(row, name, value)
+            columns[name] = value
+    return columns
 
 
-async def cancel_session(services: Services, actor: Actor, session_id: uuid.UUID) -> LiveSessionRow:
+async def cancel_session(services: Services, actor: Actor, session_id: uuid.UUID) -> SessionRecord:
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
         require_host(actor, row)
-        if row.status == SessionStatus.CANCELLED:
+        if row.status is SessionStatus.CANCELLED:
             return row
-        check_transition(SessionStatus(row.status), SessionStatus.CANCELLED)
-        row.status = SessionStatus.CANCELLED.value
-        row.ended_at = utcnow()
-        row.end_reason = "cancelled"
-        await participant_queries.mark_all_left(tx, row.id)
-        outbox.record_event(tx, "session.cancelled", session_id=row.id, payload=_event(row))
+        now = utcnow()
+        row = await session_queries.move(
+            tx, session=row, to=SessionStatus.CANCELLED, at=now, end_reason="cancelled"
+        )
+        await seats.free_all(tx, session_id=row.id, at=now)
+        await _announce(tx, "session.cancelled", row)
     await services.room_events.session_ended(row.id, "cancelled")
     return row
 
 
-async def start_session(services: Services, actor: Actor, session_id: uuid.UUID) -> LiveSessionRow:
-    async with services.db.transaction() as tx:
-        row = await _load(tx, session_id)
-        require_host(actor, row)
-        if row.status == SessionStatus.LIVE:
-            return row
-        check_transition(SessionStatus(row.status), SessionStatus.LIVE)
+async def start_session(services: Services, actor: Actor, session_id: uuid.UUID) -> SessionRecord:
+    async with services.db.reader() as conn:
+        row = await _load(conn, session_id)
+    require_host(actor, row)
+    if row.status is SessionStatus.LIVE:
+        return row
+    check_transition(row.status, SessionStatus.LIVE)
     # Open the media room before the state changes: if the media server is down the
     # caller gets a 503 and the session stays scheduled, so a retry starts cleanly.
     room = await ensure_room(services, row)
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
-        if row.status == SessionStatus.LIVE:
+        if row.status is SessionStatus.LIVE:
             return row
-        check_transition(SessionStatus(row.status), SessionStatus.LIVE)
-        row.status = SessionStatus.LIVE.value
-        row.started_at = utcnow()
-        _store_room(row, room)
-        outbox.record_event(tx, "session.started", session_id=row.id, payload=_event(row))
+        stored = {"backend": room.backend, "server": room.server, "data": room.data}
+        row = await session_queries.move(
+            tx, session=row, to=SessionStatus.LIVE, at=utcnow(), media=(room.server, stored)
+        )
+        await _announce(tx, "session.started", row)
     await services.room_events.session_started(row.id)
     started = SessionStarted(session_id=row.id, is_recorded=row.is_recorded)
     for listener in services.session_listeners:
@@ -189,7 +201,7 @@ async def start_session(services: Services, actor: Actor, session_id: uuid.UUID)
     return row
 
 
-async def ensure_room(services: Services, row: LiveSessionRow | SessionRecord) -> MediaRoom:
+async def ensure_room(services: Services, row: SessionRecord) -> MediaRoom:
     backend = services.backend(row.provider)
     return await backend.open_room(
         RoomSpec(
@@ -202,18 +214,13 @@ async def ensure_room(services: Services, row: LiveSessionRow | SessionRecord) -
     )
 
 
-def _publisher_cap(services: Services, row: LiveSessionRow | SessionRecord) -> int:
+def _publisher_cap(services: Services, row: SessionRecord) -> int:
     if row.provider == "mesh":
         return services.settings.mesh_max_publishers
     return row.max_participants + 1
 
 
-def _store_room(row: LiveSessionRow, room: MediaRoom) -> None:
-    row.media_server = room.server
-    row.media_room = {"backend": room.backend, "server": room.server, "data": room.data}
-
-
-def stored_room(row: LiveSessionRow | SessionRecord) -> MediaRoom | None:
+def stored_room(row: SessionRecord) -> MediaRoom | None:
     if not row.media_room:
         return None
     stored = row.media_room
@@ -228,23 +235,22 @@ async def end_session(
     session_id: uuid.UUID,
     *,
     reason: EndReason = EndReason.ENDED_BY_HOST,
-) -> LiveSessionRow:
+) -> SessionRecord:
     """End a live session; ``actor`` None means the system (expiry)."""
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
         if actor is not None:
             require_host(actor, row)
-        if row.status == SessionStatus.ENDED:
+        if row.status is SessionStatus.ENDED:
             return row
-        check_transition(SessionStatus(row.status), SessionStatus.ENDED)
         now = utcnow()
-        row.status = SessionStatus.ENDED.value
-        row.ended_at = now
-        row.end_reason = reason.value
+        row = await session_queries.move(
+            tx, session=row, to=SessionStatus.ENDED, at=now, end_reason=reason.value
+        )
         await attendance.close_session(tx, session_id=row.id, at=now)
-        await participant_queries.mark_all_left(tx, row.id)
+        await seats.free_all(tx, session_id=row.id, at=now)
         await polls.close_open_polls(tx, row.id)
-        outbox.record_event(tx, "session.ended", session_id=row.id, payload=_event(row))
+        await _announce(tx, "session.ended", row)
     # before the room closes: Janus must close its recordings, the recorder its files
     ended = SessionEnded(session_id=row.id, reason=reason)
     for listener in services.session_listeners:
@@ -254,7 +260,7 @@ async def end_session(
     return row
 
 
-async def _close_room(services: Services, row: LiveSessionRow) -> None:
+async def _close_room(services: Services, row: SessionRecord) -> None:
     room = stored_room(row)
     if room is None:
         return
@@ -269,40 +275,47 @@ async def _close_room(services: Services, row: LiveSessionRow) -> None:
 async def expire_overdue(services: Services) -> list[uuid.UUID]:
     """End live sessions past their slot with nobody connected (``end_reason: expired``)."""
     now = utcnow()
-    async with services.db.transaction() as tx:
-        overdue = await session_queries.live_sessions_past(tx, now)
+    async with services.db.reader() as conn:
+        overdue = await session_queries.live_sessions_past(conn, now=now)
         idle = [
             r.id
             for r in overdue
-            if not await attendance.connected_participants(tx, session_id=r.id)
+            if not await attendance.connected_participants(conn, session_id=r.id)
         ]
     for session_id in idle:
         await end_session(services, None, session_id, reason=EndReason.EXPIRED)
     return idle
 
 
-async def rotate_invite(services: Services, actor: Actor, session_id: uuid.UUID) -> LiveSessionRow:
+async def rotate_invite(services: Services, actor: Actor, session_id: uuid.UUID) -> SessionRecord:
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
         require_host(actor, row)
-        row.invite_version += 1
-    return row
+        return await session_queries.change(
+            tx,
+            session_id=row.id,
+            values={"invite_version": row.invite_version + 1},
+            at=utcnow(),
+        )
 
 
-async def _load(
-    tx: Transaction, session_id: uuid.UUID, *, for_update: bool = False
-) -> LiveSessionRow:
-    row = await session_queries.get_session(tx, session_id, for_update=for_update)
+async def _load(db: Reader, session_id: uuid.UUID, *, for_update: bool = False) -> SessionRecord:
+    row = await session_queries.get_session(db, session_id=session_id, for_update=for_update)
     if row is None:
         raise NotFound("No such session.", code="SESSION_NOT_FOUND")
     return row
 
 
-def _event(row: LiveSessionRow) -> dict[str, Any]:
-    return {
-        "session_id": str(row.id),
-        "status": row.status,
-        "booking_id": row.booking_id,
-        "course_id": row.course_id,
-        "end_reason": row.end_reason,
-    }
+async def _announce(tx: Tx, event_type: str, row: SessionRecord) -> None:
+    await outbox.add(
+        tx,
+        event_type=event_type,
+        session_id=row.id,
+        payload={
+            "session_id": str(row.id),
+            "status": row.status.value,
+            "booking_id": row.booking_id,
+            "course_id": row.course_id,
+            "end_reason": row.end_reason,
+        },
+    )

@@ -6,118 +6,99 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import ColumnElement, Table, case, literal, select, update
 
-from liveclass.db.database import Transaction
+from liveclass.db.database import Reader, Tx
 from liveclass.db.tables import AttendanceIntervalRow
 from liveclass.db.types import UTCDateTime, utcnow
 
+INTERVALS: Table = AttendanceIntervalRow.__table__  # type: ignore[assignment]
+_A = INTERVALS.c
+
 
 async def open_interval(
-    tx: Transaction,
+    tx: Tx,
     *,
     session_id: uuid.UUID,
     participant_id: uuid.UUID,
     connection_id: str,
     node_id: str = "",
 ) -> None:
-    tx.orm.add(
-        AttendanceIntervalRow(
+    await tx.run(
+        INTERVALS.insert().values(
+            id=uuid.uuid4(),
             session_id=session_id,
             participant_id=participant_id,
             connection_id=connection_id,
             node_id=node_id,
             started_at=utcnow(),
+            ended_at=None,
         )
     )
 
 
-async def close_interval(
-    tx: Transaction, *, connection_id: str, at: datetime | None = None
-) -> None:
-    await tx.orm.execute(
-        update(AttendanceIntervalRow)
-        .where(AttendanceIntervalRow.connection_id == connection_id)
-        .where(AttendanceIntervalRow.ended_at.is_(None))
-        .values(ended_at=at or utcnow())
+async def _close(tx: Tx, which: ColumnElement[bool], at: datetime | None) -> None:
+    await tx.run(
+        update(INTERVALS).where(which, _A.ended_at.is_(None)).values(ended_at=at or utcnow())
     )
+
+
+async def close_interval(tx: Tx, *, connection_id: str, at: datetime | None = None) -> None:
+    await _close(tx, _A.connection_id == connection_id, at)
 
 
 async def close_participant(
-    tx: Transaction, *, participant_id: uuid.UUID, at: datetime | None = None
+    tx: Tx, *, participant_id: uuid.UUID, at: datetime | None = None
 ) -> None:
-    await tx.orm.execute(
-        update(AttendanceIntervalRow)
-        .where(AttendanceIntervalRow.participant_id == participant_id)
-        .where(AttendanceIntervalRow.ended_at.is_(None))
-        .values(ended_at=at or utcnow())
-    )
+    await _close(tx, _A.participant_id == participant_id, at)
 
 
-async def close_session(
-    tx: Transaction, *, session_id: uuid.UUID, at: datetime | None = None
-) -> None:
-    await tx.orm.execute(
-        update(AttendanceIntervalRow)
-        .where(AttendanceIntervalRow.session_id == session_id)
-        .where(AttendanceIntervalRow.ended_at.is_(None))
-        .values(ended_at=at or utcnow())
-    )
+async def close_session(tx: Tx, *, session_id: uuid.UUID, at: datetime | None = None) -> None:
+    await _close(tx, _A.session_id == session_id, at)
 
 
-async def close_node(tx: Transaction, *, node_id: str, at: datetime) -> list[uuid.UUID]:
+async def close_node(tx: Tx, *, node_id: str, at: datetime) -> list[uuid.UUID]:
     """Close the intervals ``node_id`` left open, at ``at`` (when it was last alive); an
     interval opened after that closes where it started. Returns the sessions concerned."""
-    sessions = await tx.orm.scalars(
-        select(AttendanceIntervalRow.session_id)
-        .where(AttendanceIntervalRow.node_id == node_id)
-        .where(AttendanceIntervalRow.ended_at.is_(None))
-        .distinct()
-    )
-    affected = list(sessions)
+    open_here = (_A.node_id == node_id, _A.ended_at.is_(None))
+    rows = await tx.all(select(_A.session_id).where(*open_here).distinct())
+    affected = [row["session_id"] for row in rows]
     if affected:
-        started = AttendanceIntervalRow.started_at
-        await tx.orm.execute(
-            update(AttendanceIntervalRow)
-            .where(AttendanceIntervalRow.node_id == node_id)
-            .where(AttendanceIntervalRow.ended_at.is_(None))
+        started = _A.started_at
+        await tx.run(
+            update(INTERVALS)
+            .where(*open_here)
             .values(ended_at=case((started > at, started), else_=literal(at, UTCDateTime())))
-            .execution_options(synchronize_session=False)
         )
     return affected
 
 
 async def seconds_by_participant(
-    tx: Transaction, *, session_id: uuid.UUID, now: datetime | None = None
+    db: Reader, *, session_id: uuid.UUID, now: datetime | None = None
 ) -> dict[uuid.UUID, float]:
     """Total connected seconds per participant; overlapping sockets (two tabs) count once."""
     now = now or utcnow()
-    rows = await tx.orm.execute(
-        select(
-            AttendanceIntervalRow.participant_id,
-            AttendanceIntervalRow.started_at,
-            AttendanceIntervalRow.ended_at,
-        ).where(AttendanceIntervalRow.session_id == session_id)
+    rows = await db.all(
+        select(_A.participant_id, _A.started_at, _A.ended_at).where(_A.session_id == session_id)
     )
     spans: dict[uuid.UUID, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for pid, start, end in rows:
-        spans[pid].append((start, end or now))
+    for row in rows:
+        spans[row["participant_id"]].append((row["started_at"], row["ended_at"] or now))
     return {pid: _union_seconds(s) for pid, s in spans.items()}
 
 
-async def connected_participants(tx: Transaction, *, session_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(await open_connections(tx, session_id=session_id))
+async def connected_participants(db: Reader, *, session_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(await open_connections(db, session_id=session_id))
 
 
-async def open_connections(tx: Transaction, *, session_id: uuid.UUID) -> dict[uuid.UUID, str]:
+async def open_connections(db: Reader, *, session_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Participant -> the socket they are connected with now (the newest, if several)."""
-    rows = await tx.orm.execute(
-        select(AttendanceIntervalRow.participant_id, AttendanceIntervalRow.connection_id)
-        .where(AttendanceIntervalRow.session_id == session_id)
-        .where(AttendanceIntervalRow.ended_at.is_(None))
-        .order_by(AttendanceIntervalRow.started_at, AttendanceIntervalRow.id)
+    rows = await db.all(
+        select(_A.participant_id, _A.connection_id)
+        .where(_A.session_id == session_id, _A.ended_at.is_(None))
+        .order_by(_A.started_at, _A.id)
     )
-    return {participant: connection for participant, connection in rows}
+    return {row["participant_id"]: row["connection_id"] for row in rows}
 
 
 def _union_seconds(spans: list[tuple[datetime, datetime]]) -> float:

@@ -202,6 +202,10 @@ class Native:
         ]
 
 
+class UniqueClash(Exception):
+    """A statement would have broken a unique key (nothing of it was written)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Statement:
     """A Core statement and its asyncpg form, both built once: a ``Reader`` runs the one
@@ -209,10 +213,17 @@ class Statement:
 
     core: Executable
     native: Native
+    # where the Core form differs on PostgreSQL (an ON CONFLICT clause is per dialect)
+    core_postgresql: Executable | None = None
 
     @classmethod
     def of(cls, statement: Query, *, keys: tuple[str, ...] | None = None) -> Statement:
         return cls(statement, Native.of(statement, keys=keys))
+
+    def core_for(self, conn: Connection) -> Executable:
+        if self.core_postgresql is not None and conn.dialect.name == "postgresql":
+            return self.core_postgresql
+        return self.core
 
     @classmethod
     def insert_new(cls, table: Table, *, keys: tuple[str, ...]) -> Statement:
@@ -220,7 +231,7 @@ class Statement:
         key (``ON CONFLICT DO NOTHING``): ``run`` answers 0 for it, not an error."""
         pg = postgresql.insert(table).on_conflict_do_nothing()
         lite = sqlite.insert(table).on_conflict_do_nothing()
-        return cls(lite, Native.of(pg, keys=keys))
+        return cls(lite, Native.of(pg, keys=keys), pg)
 
 
 def _statement(query: Statement | Query) -> Statement:
@@ -264,7 +275,7 @@ class Reader:
             row: Row | None = await self.driver.fetchrow(st.native.sql, *st.native.args(args))
             return row
         await self._ready()
-        result = await self.core.execute(st.core, args)
+        result = await self.core.execute(st.core_for(self.core), args)
         first: Row | None = result.mappings().first()  # type: ignore[assignment]
         return first  # a RowMapping: its keys are the column names
 
@@ -277,7 +288,7 @@ class Reader:
             rows: list[Row] = await self.driver.fetch(st.native.sql, *st.native.args(args))
             return rows
         await self._ready()
-        found: Any = (await self.core.execute(st.core, args)).mappings().all()
+        found: Any = (await self.core.execute(st.core_for(self.core), args)).mappings().all()
         return list(found)
 
     async def value(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> Any:
@@ -287,7 +298,7 @@ class Reader:
         if self.driver is not None:
             return await self.driver.fetchval(st.native.sql, *st.native.args(args))
         await self._ready()
-        return (await self.core.execute(st.core, args)).scalar()
+        return (await self.core.execute(st.core_for(self.core), args)).scalar()
 
     async def run(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> int:
         """Execute a write; the number of rows it touched."""
@@ -298,13 +309,17 @@ class Reader:
             # asyncpg gives the command tag: "UPDATE 1", "INSERT 0 1"
             return int(status.rsplit(" ", 1)[-1])
         await self._ready()
-        result: Any = await self.core.execute(st.core, args)
+        result: Any = await self.core.execute(st.core_for(self.core), args)
         return int(result.rowcount)
 
     async def run_native(self, native: Native, values: Mapping[str, Any]) -> Any:
-        """A PostgreSQL-only statement (data-modifying CTEs); its first column."""
+        """A PostgreSQL-only statement (data-modifying CTEs); its first column.
+        ``UniqueClash`` when it would break a unique key."""
         assert self.driver is not None, "PostgreSQL only"
-        return await self.driver.fetchval(native.sql, *native.args(values))
+        try:
+            return await self.driver.fetchval(native.sql, *native.args(values))
+        except asyncpg.UniqueViolationError as exc:
+            raise UniqueClash(str(exc)) from exc
 
     @property
     def on_postgresql(self) -> bool:

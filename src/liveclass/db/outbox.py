@@ -58,6 +58,13 @@ async def add_values(db: Writer, values: dict[str, Any]) -> None:
     await db.run(_INSERT, values)
 
 
+async def add(
+    tx: Writer, *, event_type: str, session_id: uuid.UUID, payload: dict[str, Any]
+) -> None:
+    """Record an event for the platform, in the transaction of the change itself."""
+    await tx.run(_INSERT, event_values(event_type, session_id=session_id, payload=payload))
+
+
 async def due_events(tx: Transaction, *, now: datetime, limit: int) -> list[OutboxEventRow]:
     """Undelivered events whose next attempt is due, oldest first, locked where the engine
     can (PostgreSQL skips rows another node is delivering)."""

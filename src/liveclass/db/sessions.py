@@ -1,29 +1,43 @@
-"""Queries over live sessions."""
+"""The sessions aggregate: the live_sessions rows, read and written as ``SessionRecord``.
+
+The seat counters of a session (``seated_count``, ...) belong to the seats unit
+(``liveclass.db.seats``) and are not part of the record."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    Table,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 
-from liveclass.db.database import Reader, Statement, Transaction
+from liveclass.db.database import Reader, Statement, Tx
+from liveclass.db.records import Build, values_of
 from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.domain.lifecycle import SessionStatus, check_transition
 from liveclass.domain.participants import SEES_PRIVATE
+from liveclass.domain.roles import Role
 
 SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
 PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
+_S = SESSIONS.c
 
 
-# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
-# building one ten times slower (3.2 µs against 0.3 µs for these 27 fields); treat as read-only.
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SessionRecord:
-    """A live_sessions row read without the ORM (the hot paths: join, list)."""
+    """A live_sessions row (its seat counters aside)."""
 
     id: uuid.UUID
     title: str
@@ -31,7 +45,7 @@ class SessionRecord:
     course_id: str | None
     booking_id: str | None
     session_type: str
-    status: str
+    status: SessionStatus
     scheduled_at: datetime
     duration_minutes: int
     max_participants: int
@@ -40,7 +54,7 @@ class SessionRecord:
     waiting_room: bool
     password_hash: str | None
     provider: str
-    default_role: str
+    default_role: Role
     owner_id: str
     owner_name: str
     invite_version: int
@@ -53,41 +67,112 @@ class SessionRecord:
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of_row(cls, row: LiveSessionRow) -> SessionRecord:
-        return cls(*(getattr(row, name) for name in SESSION_FIELDS))
-
 
 SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))
-SESSION_COLUMNS = tuple(SESSIONS.c[name] for name in SESSION_FIELDS)
+SESSION_COLUMNS = tuple(_S[name] for name in SESSION_FIELDS)
+build_session = Build(SessionRecord)
+
+_GET = Statement.of(select(*SESSION_COLUMNS).where(_S.id == bindparam("sid")))
+_GET_LOCKED = Statement.of(
+    select(*SESSION_COLUMNS).where(_S.id == bindparam("sid")).with_for_update()
+)
+_BY_BOOKING = Statement.of(select(*SESSION_COLUMNS).where(_S.booking_id == bindparam("bid")))
+# the counters start at zero with the row: every column is given, none left to a default
+_INSERT = Statement.insert_new(
+    SESSIONS, keys=(*SESSION_FIELDS, "seated_count", "publisher_count", "joined_count")
+)
 
 
 async def get_session(
-    tx: Transaction, session_id: uuid.UUID, *, for_update: bool = False
-) -> LiveSessionRow | None:
-    query = select(LiveSessionRow).where(LiveSessionRow.id == session_id)
-    if for_update:
-        # PostgreSQL serialises joins on the session row; SQLite already holds the
-        # database write lock for the whole transaction (BEGIN IMMEDIATE).
-        query = query.with_for_update()
-    return (await tx.orm.scalars(query)).one_or_none()
+    db: Reader, *, session_id: uuid.UUID, for_update: bool = False
+) -> SessionRecord | None:
+    """The session; ``for_update`` locks its row until the transaction ends (PostgreSQL
+    serialises seat changes on it; SQLite holds the database write lock already)."""
+    row = await db.one(_GET_LOCKED if for_update else _GET, {"sid": session_id})
+    return None if row is None else build_session(row)
 
 
-async def get_by_booking(tx: Transaction, booking_id: str) -> LiveSessionRow | None:
-    query = select(LiveSessionRow).where(LiveSessionRow.booking_id == booking_id)
-    return (await tx.orm.scalars(query)).one_or_none()
+async def get_by_booking(db: Reader, *, booking_id: str) -> SessionRecord | None:
+    row = await db.one(_BY_BOOKING, {"bid": booking_id})
+    return None if row is None else build_session(row)
 
 
-async def insert_session(tx: Transaction, row: LiveSessionRow) -> bool:
-    """Insert ``row``; False when its booking_id was taken meanwhile (a concurrent create)."""
-    try:
-        async with tx.orm.begin_nested():
-            tx.orm.add(row)
-    except IntegrityError:
-        if row.booking_id is None:
-            raise
-        return False
-    return True
+async def insert_session(tx: Tx, *, session: SessionRecord) -> bool:
+    """Insert ``session``; False when its booking_id was taken meanwhile (a concurrent
+    create)."""
+    values = values_of(session)
+    values.update(seated_count=0, publisher_count=0, joined_count=0)
+    return await tx.run(_INSERT, values) == 1
+
+
+# What ``change`` may write: the fields a host edits, and the invite's version.
+CHANGEABLE = frozenset(
+    {
+        "title",
+        "description",
+        "course_id",
+        "booking_id",
+        "session_type",
+        "scheduled_at",
+        "duration_minutes",
+        "max_participants",
+        "is_public",
+        "is_recorded",
+        "waiting_room",
+        "password_hash",
+        "provider",
+        "default_role",
+        "invite_version",
+    }
+)
+
+
+async def change(
+    tx: Tx, *, session_id: uuid.UUID, values: Mapping[str, Any], at: datetime
+) -> SessionRecord:
+    """Write ``values`` (``CHANGEABLE`` fields) over the session; the record as it is now."""
+    unknown = set(values) - CHANGEABLE
+    assert not unknown, f"not changeable here: {sorted(unknown)}"
+    return await _write(tx, session_id, {**values, "updated_at": at}, _S.id == session_id)
+
+
+async def move(
+    tx: Tx,
+    *,
+    session: SessionRecord,
+    to: SessionStatus,
+    at: datetime,
+    end_reason: str | None = None,
+    media: tuple[str | None, dict[str, Any]] | None = None,
+) -> SessionRecord:
+    """The one checked move of a session's status: the lifecycle's check, then an UPDATE
+    that holds only while the row still has the status ``session`` read. ``LIVE`` stamps
+    ``started_at`` (and stores the media room, ``media`` = server and room); ``ENDED`` and
+    ``CANCELLED`` stamp ``ended_at`` and ``end_reason``."""
+    check_transition(session.status, to)
+    values: dict[str, Any] = {"status": to.value, "updated_at": at}
+    if to is SessionStatus.LIVE:
+        values["started_at"] = at
+        if media is not None:
+            values["media_server"], values["media_room"] = media
+    else:
+        values.update(ended_at=at, end_reason=end_reason)
+    return await _write(
+        tx, session.id, values, (_S.id == session.id) & (_S.status == session.status.value)
+    )
+
+
+async def _write(
+    tx: Tx, session_id: uuid.UUID, values: Mapping[str, Any], where: ColumnElement[bool]
+) -> SessionRecord:
+    row = await tx.one(update(SESSIONS).where(where).values(values).returning(*SESSION_COLUMNS))
+    if row is None:
+        # callers hold the row lock and checked the status under it: nothing else moves it
+        raise RuntimeError(f"session {session_id} changed under its lock")
+    return build_session(row)
+
+
+# -- listing ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +188,9 @@ class SessionFilter:
     search: str | None = None
 
 
-_SORTS = {
-    "scheduled_at": LiveSessionRow.scheduled_at,
-    "created_at": LiveSessionRow.created_at,
-    "title": LiveSessionRow.title,
-}
+_SORTS = {"scheduled_at": _S.scheduled_at, "created_at": _S.created_at, "title": _S.title}
 SORT_KEYS = tuple(_SORTS) + tuple(f"-{k}" for k in _SORTS)
-
-
-def _filtered(f: SessionFilter) -> Select[LiveSessionRow]:
-    return select(LiveSessionRow).where(*_criteria(_filter_values(f)))
+_EQUAL = ("course_id", "owner_id", "status", "session_type", "is_public")
 
 
 def _filter_values(f: SessionFilter) -> dict[str, Any]:
@@ -128,27 +206,20 @@ def _filter_values(f: SessionFilter) -> dict[str, Any]:
     return values
 
 
-_EQUAL = ("course_id", "owner_id", "status", "session_type", "is_public")
-
-
-def _criteria(values: dict[str, Any], *, bound: bool = False) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the filters in ``values``: inline, or as bind parameters named
-    after the filters (``bound``) so one statement serves every request of this shape."""
-
-    def value(name: str) -> Any:
-        return bindparam(name) if bound else values[name]
-
-    s, criteria = SESSIONS.c, []
-    if "visible_to" in values:
-        me = value("visible_to")
-        criteria.append(or_(s.is_public.is_(True), s.owner_id == me, s.id.in_(let_in(me))))
-    criteria.extend(s[name] == value(name) for name in _EQUAL if name in values)
-    if "scheduled_from" in values:
-        criteria.append(s.scheduled_at >= value("scheduled_from"))
-    if "scheduled_to" in values:
-        criteria.append(s.scheduled_at <= value("scheduled_to"))
-    if "search" in values:
-        criteria.append(func.lower(s.title).like(value("search"), escape="\\"))
+def _criteria(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the filters ``names``, as bind parameters named after the filters,
+    so one statement serves every request of this shape."""
+    criteria: list[ColumnElement[bool]] = []
+    if "visible_to" in names:
+        me: BindParameter[str] = bindparam("visible_to")
+        criteria.append(or_(_S.is_public.is_(True), _S.owner_id == me, _S.id.in_(let_in(me))))
+    criteria.extend(_S[name] == bindparam(name) for name in _EQUAL if name in names)
+    if "scheduled_from" in names:
+        criteria.append(_S.scheduled_at >= bindparam("scheduled_from"))
+    if "scheduled_to" in names:
+        criteria.append(_S.scheduled_at <= bindparam("scheduled_to"))
+    if "search" in names:
+        criteria.append(func.lower(_S.title).like(bindparam("search"), escape="\\"))
     return criteria
 
 
@@ -161,22 +232,53 @@ def let_in(user_id: ColumnElement[str] | str) -> Select[Any]:
     return select(p.session_id).where(p.user_id == user_id, admitted)
 
 
-async def list_sessions(
-    tx: Transaction, f: SessionFilter, *, sort: str, offset: int, limit: int
-) -> tuple[list[LiveSessionRow], int]:
-    query = _filtered(f)
-    column = _SORTS[sort.lstrip("-")]
-    order = column.desc() if sort.startswith("-") else column.asc()
-    # the page and the total in one round trip; a page past the end has no row to carry it
-    counted = query.add_columns(func.count().over().label("total"))
-    result = await tx.orm.execute(
-        counted.order_by(order, LiveSessionRow.id).offset(offset).limit(limit)
-    )
-    page = result.all()
-    if page:
-        return [row for row, _ in page], int(page[0][1])
-    total = await tx.orm.scalar(select(func.count()).select_from(query.subquery()))
-    return [], int(total or 0)
+@dataclass(frozen=True, slots=True)
+class ShownSession:
+    """A session as the API shows it (``SessionOut``), and what showing it needs besides
+    (the invite's version): a listing reads only these columns (no JSON column decoded)."""
+
+    id: uuid.UUID
+    title: str
+    description: str | None
+    course_id: str | None
+    booking_id: str | None
+    session_type: str
+    status: SessionStatus
+    scheduled_at: datetime
+    duration_minutes: int
+    max_participants: int
+    is_public: bool
+    is_recorded: bool
+    waiting_room: bool
+    has_password: bool
+    provider: str
+    default_role: Role
+    owner_id: str
+    owner_name: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    invite_version: int
+
+    @classmethod
+    def of(cls, session: SessionRecord) -> ShownSession:
+        values: dict[str, Any] = {
+            name: session.password_hash is not None
+            if name == "has_password"
+            else getattr(session, name)
+            for name in SHOWN_FIELDS
+        }
+        return cls(**values)
+
+
+SHOWN_FIELDS = tuple(f.name for f in fields(ShownSession))
+_SHOWN_COLUMNS = tuple(
+    _S.password_hash.is_not(None).label(name) if name == "has_password" else _S[name]
+    for name in SHOWN_FIELDS
+)
+build_shown = Build(ShownSession)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,56 +292,11 @@ class _PageQuery:
 _PAGE_QUERIES: dict[tuple[tuple[str, ...], str], _PageQuery] = {}
 
 
-# A session as the API shows it (SessionOut), in that order, and what showing it needs
-# besides (the invite's version): a listing reads only these, and builds its answer from the
-# rows as they come (no record objects, no JSON column decoded).
-SHOWN_FIELDS = (
-    "id",
-    "title",
-    "description",
-    "course_id",
-    "booking_id",
-    "session_type",
-    "status",
-    "scheduled_at",
-    "duration_minutes",
-    "max_participants",
-    "is_public",
-    "is_recorded",
-    "waiting_room",
-    "has_password",
-    "provider",
-    "default_role",
-    "owner_id",
-    "owner_name",
-    "started_at",
-    "ended_at",
-    "end_reason",
-    "created_at",
-    "updated_at",
-    "invite_version",
-)
-_SHOWN_COLUMNS = tuple(
-    SESSIONS.c.password_hash.is_not(None).label(name)
-    if name == "has_password"
-    else SESSIONS.c[name]
-    for name in SHOWN_FIELDS
-)
-
-
-def shown_of(row: LiveSessionRow | SessionRecord) -> tuple[Any, ...]:
-    """A session's ``SHOWN_FIELDS`` values, as a listing reads them from the database."""
-    return tuple(
-        row.password_hash is not None if name == "has_password" else getattr(row, name)
-        for name in SHOWN_FIELDS
-    )
-
-
 def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
     found = _PAGE_QUERIES.get((names, sort))
     if found is None:
-        criteria = _criteria(dict.fromkeys(names), bound=True)
-        column = SESSIONS.c[_SORTS[sort.lstrip("-")].key]
+        criteria = _criteria(names)
+        column = _SORTS[sort.lstrip("-")]
         order = column.desc() if sort.startswith("-") else column.asc()
         total = select(func.count()).select_from(SESSIONS).where(*criteria)
         # The total as a subquery PostgreSQL runs once (an InitPlan), not count(*) over ():
@@ -248,7 +305,7 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
         page = (
             select(*_SHOWN_COLUMNS, total.scalar_subquery().label("total"))
             .where(*criteria)
-            .order_by(order, SESSIONS.c.id)
+            .order_by(order, _S.id)
             .offset(bindparam("offset"))
             .limit(bindparam("limit"))
         )
@@ -257,26 +314,27 @@ def _page_query(names: tuple[str, ...], sort: str) -> _PageQuery:
 
 
 async def session_page(
-    db: Reader, f: SessionFilter, *, sort: str, offset: int, limit: int
-) -> tuple[Sequence[Sequence[Any]], int]:
+    db: Reader, *, where: SessionFilter, sort: str, offset: int, limit: int
+) -> tuple[list[ShownSession], int]:
     """One page of sessions and the total of all that match, in one statement (one round
-    trip; a page past the end takes a second, for the total).
-
-    Each row holds the ``SHOWN_FIELDS`` values in that order (then the total).
-    """
-    values = _filter_values(f)
+    trip; a page past the end takes a second, for the total)."""
+    values = _filter_values(where)
     query = _page_query(tuple(sorted(values)), sort)
     rows = await db.all(query.page, {**values, "offset": offset, "limit": limit})
     if rows:
-        return [tuple(row.values()) for row in rows], int(rows[0]["total"])
+        return [build_shown(row) for row in rows], int(rows[0]["total"])
     # a page past the end has no row to carry the total
     total = await db.value(query.total, values)
     return [], int(total or 0)
 
 
-async def live_sessions_past(tx: Transaction, now: datetime) -> list[LiveSessionRow]:
+_LIVE = Statement.of(select(*SESSION_COLUMNS).where(_S.status == bindparam("status")))
+
+
+async def live_sessions_past(db: Reader, *, now: datetime) -> list[SessionRecord]:
     """Live sessions whose scheduled slot is over (candidates for ending as expired)."""
-    rows = await tx.orm.scalars(select(LiveSessionRow).where(LiveSessionRow.status == "live"))
+    rows = await db.all(_LIVE, {"status": SessionStatus.LIVE.value})
+    live = [build_session(row) for row in rows]
     return [
-        r for r in rows if r.scheduled_at.timestamp() + r.duration_minutes * 60 < now.timestamp()
+        s for s in live if s.scheduled_at.timestamp() + s.duration_minutes * 60 < now.timestamp()
     ]

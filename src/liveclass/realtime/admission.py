@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from liveclass.auth.issued import AccessClaims
 from liveclass.control import polls as poll_control
 from liveclass.control.participants import check_access
-from liveclass.db.participants import get_participant
-from liveclass.db.sessions import get_session
-from liveclass.db.tables import LiveSessionRow
+from liveclass.db.seats import get_participant
+from liveclass.db.sessions import SessionRecord, get_session
 from liveclass.domain.errors import DomainError, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
@@ -51,7 +50,7 @@ def _no_session() -> CloseError:
 class Entrant:
     """Who a checked token lets in, and how."""
 
-    session: LiveSessionRow
+    session: SessionRecord
     participant_id: uuid.UUID
     user_id: str
     name: str
@@ -103,8 +102,10 @@ class Admission:
 
     async def _participant(self, claims: AccessClaims) -> Entrant:
         async with self.services.db.transaction() as tx:
-            session = await get_session(tx, claims.session_id)
-            row = await get_participant(tx, claims.session_id, claims.participant_id)
+            session = await get_session(tx, session_id=claims.session_id)
+            row = await get_participant(
+                tx, session_id=claims.session_id, participant_id=claims.participant_id
+            )
         if session is None:
             raise _no_session()
         try:
@@ -131,7 +132,7 @@ class Admission:
         come into a live class. Publishers learn of it from ``recorder_joined`` (and from
         ``welcome.recorders``) and send it their media."""
         async with self.services.db.transaction() as tx:
-            session = await get_session(tx, claims.session_id)
+            session = await get_session(tx, session_id=claims.session_id)
         if session is None:
             raise _no_session()
         if session.status != SessionStatus.LIVE:
@@ -166,7 +167,7 @@ class Admission:
             ),
         )
 
-    async def enter(self, conn: Connection, session: LiveSessionRow, *, first: bool = True) -> None:
+    async def enter(self, conn: Connection, session: SessionRecord, *, first: bool = True) -> None:
         """Count the socket in, greet it with the roster, announce it to the room."""
         room = self.presence.rooms[conn.session_id]
         announcement = await self.presence.arrive(conn, room)
@@ -186,7 +187,7 @@ class Admission:
         if not waiting:
             return
         async with self.services.db.transaction() as tx:
-            session = await get_session(tx, room.session_id)
+            session = await get_session(tx, session_id=room.session_id)
         if session is None:
             return
         for conn in waiting:
@@ -214,7 +215,7 @@ class Admission:
     def _welcome(
         self,
         conn: Connection,
-        session: LiveSessionRow,
+        session: SessionRecord,
         room: Room,
         polls: list[dict[str, Any]] | None = None,
     ) -> str:

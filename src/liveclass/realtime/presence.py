@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from liveclass.db import attendance, classroom, nodes
 from liveclass.db import polls as poll_queries
 from liveclass.db.database import Transaction
-from liveclass.db.participants import get_participant
 from liveclass.db.recordings import active_recording
+from liveclass.db.seats import get_participant
 from liveclass.db.types import utcnow
 from liveclass.domain.locks import Locks
 from liveclass.domain.timer import Timer
@@ -59,7 +59,10 @@ class Presence:
         # Other nodes may already hold sockets of this room: attendance says who is connected.
         async with self.services.db.transaction() as tx:
             sockets = await attendance.open_connections(tx, session_id=room.session_id)
-            rows = [await get_participant(tx, room.session_id, pid) for pid in sockets]
+            rows = [
+                await get_participant(tx, session_id=room.session_id, participant_id=pid)
+                for pid in sockets
+            ]
             room.recording = await active_recording(tx, room.session_id) is not None
             await self._load_teaching(tx, room)
         for row in rows:

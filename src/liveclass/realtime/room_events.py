@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from liveclass.control import polls as poll_control
 from liveclass.db import classroom
-from liveclass.db.participants import get_participant
+from liveclass.db.seats import get_participant
 from liveclass.domain.roles import Action, Permissions, Role
 from liveclass.realtime.connection import Connection
 from liveclass.realtime.fanout import Fanout
@@ -128,7 +128,9 @@ class BusRoomEvents:
 
     async def _fresh_token(self, conn: Connection, role: Role) -> dict[str, Any]:
         async with self.services.db.transaction() as tx:
-            row = await get_participant(tx, conn.session_id, conn.participant_id)
+            row = await get_participant(
+                tx, session_id=conn.session_id, participant_id=conn.participant_id
+            )
         if row is None:
             return {}
         token, expires = self.services.issuer.access_token(

@@ -22,8 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liveclass.db.sessions import get_session
-from liveclass.db.tables import LiveSessionRow, RecordingRow
+from liveclass.db.sessions import SessionRecord, get_session
+from liveclass.db.tables import RecordingRow
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import DomainError, NotFound
 from liveclass.domain.lifecycle import SessionEnded, SessionStarted
@@ -84,7 +84,7 @@ async def _begin(recorder: Recorder, row: RecordingRow) -> RecordingRow:
     if row.id in recorder.captures or row.state != RecordingState.STARTING:
         return row  # a start for a recording already under way
     async with recorder.db.transaction() as tx:
-        session = await get_session(tx, row.session_id)
+        session = await get_session(tx, session_id=row.session_id)
     assert session is not None  # the recording row was just made for it
     work_dir = _work_dir(recorder, row.id)
     try:
@@ -98,7 +98,7 @@ async def _begin(recorder: Recorder, row: RecordingRow) -> RecordingRow:
 
 
 async def _capture_for(
-    recorder: Recorder, session: LiveSessionRow, row: RecordingRow, work_dir: Path
+    recorder: Recorder, session: SessionRecord, row: RecordingRow, work_dir: Path
 ) -> Capture:
     backend = recorder.backend(session.provider)
     room = _room_of(session)
@@ -111,7 +111,7 @@ async def _capture_for(
 
 
 async def _spawn_recorder(
-    recorder: Recorder, session: LiveSessionRow, row: RecordingRow, work_dir: Path
+    recorder: Recorder, session: SessionRecord, row: RecordingRow, work_dir: Path
 ) -> MeshCapture:
     settings = recorder.settings
     # valid for the whole class (and its overrun), since a reconnect needs it too
@@ -251,7 +251,7 @@ def _work_dir(recorder: Recorder, recording_id: uuid.UUID) -> Path:
     return Path(os.path.abspath(recorder.settings.recording_work_dir)) / str(recording_id)
 
 
-def _room_of(session: LiveSessionRow) -> MediaRoom | None:
+def _room_of(session: SessionRecord) -> MediaRoom | None:
     stored = session.media_room
     if not stored:
         return None

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 from liveclass.db import recordings as queries
 from liveclass.db.database import Transaction
-from liveclass.db.sessions import get_session
-from liveclass.db.tables import LiveSessionRow, RecordingRow
+from liveclass.db.sessions import SessionRecord, get_session
+from liveclass.db.tables import RecordingRow
 from liveclass.db.types import utcnow
 from liveclass.domain.access import require_host
 from liveclass.domain.actors import Actor
@@ -49,7 +49,7 @@ async def on_session_started(recorder: Recorder, event: SessionStarted) -> Recor
     if not event.is_recorded:
         return None
     async with recorder.db.transaction() as tx:
-        fresh = await get_session(tx, event.session_id)
+        fresh = await get_session(tx, session_id=event.session_id)
         if fresh is None or fresh.status != SessionStatus.LIVE:
             return None
         return await _open(tx, fresh, started_by=None)
@@ -115,7 +115,7 @@ async def delete_recording(recorder: Recorder, actor: Actor, recording_id: uuid.
     """Host/admin: remove the files, keep the row as ``deleted`` (an audit trail)."""
     async with recorder.db.transaction() as tx:
         row = await _get(tx, recording_id)
-        session = await get_session(tx, row.session_id)
+        session = await get_session(tx, session_id=row.session_id)
         if session is None:
             raise NotFound("No such recording.", code="RECORDING_NOT_FOUND")
         require_host(actor, session)
@@ -136,8 +136,8 @@ async def purge_expired(recorder: Recorder) -> int:
     return len(rows)
 
 
-async def _live_session(tx: Transaction, session_id: uuid.UUID) -> LiveSessionRow:
-    session = await get_session(tx, session_id, for_update=True)
+async def _live_session(tx: Transaction, session_id: uuid.UUID) -> SessionRecord:
+    session = await get_session(tx, session_id=session_id, for_update=True)
     if session is None:
         raise NotFound("No such session.", code="SESSION_NOT_FOUND")
     if session.status != SessionStatus.LIVE:
@@ -145,9 +145,7 @@ async def _live_session(tx: Transaction, session_id: uuid.UUID) -> LiveSessionRo
     return session
 
 
-async def _open(
-    tx: Transaction, session: LiveSessionRow, *, started_by: str | None
-) -> RecordingRow:
+async def _open(tx: Transaction, session: SessionRecord, *, started_by: str | None) -> RecordingRow:
     existing = await queries.active_recording(tx, session.id)
     if existing is not None:
         return existing

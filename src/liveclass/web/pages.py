@@ -17,8 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from liveclass.api.deps import ServicesDep
 from liveclass.config import Settings
-from liveclass.db.sessions import SessionFilter, list_sessions
-from liveclass.db.tables import LiveSessionRow
+from liveclass.db.sessions import SessionFilter, ShownSession, session_page
 
 STATIC = Path(__file__).parent / "static"
 # Pages are never embedded elsewhere and load scripts only from here.
@@ -77,10 +76,10 @@ async def example_page() -> FileResponse:
 
 @router.get("/")
 async def landing(services: ServicesDep) -> HTMLResponse:
-    async with services.db.transaction() as tx:
-        rows, _ = await list_sessions(
-            tx,
-            SessionFilter(visible_to=None, is_public=True),
+    async with services.db.reader() as conn:
+        rows, _ = await session_page(
+            conn,
+            where=SessionFilter(visible_to=None, is_public=True),
             sort="scheduled_at",
             offset=0,
             limit=500,
@@ -91,13 +90,13 @@ async def landing(services: ServicesDep) -> HTMLResponse:
     return HTMLResponse(body, headers=_SECURITY_HEADERS)
 
 
-def _session_items(rows: list[LiveSessionRow]) -> str:
+def _session_items(rows: list[ShownSession]) -> str:
     if not rows:
         return '<li class="empty">No public classes are scheduled right now.</li>'
     return "\n".join(_session_item(r) for r in rows)
 
 
-def _session_item(row: LiveSessionRow) -> str:
+def _session_item(row: ShownSession) -> str:
     when = (
         row.scheduled_at.strftime("%Y-%m-%d %H:%M UTC")
         if isinstance(row.scheduled_at, datetime)
