@@ -1,0 +1,1 @@
+"""Hosted video providers: what liveclass needs to speak each provider's own formats."""
