@@ -13,11 +13,10 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from liveclass.db import attendance, classroom, nodes
+from liveclass.db import attendance, classroom, nodes, recordings
 from liveclass.db import polls as poll_queries
 from liveclass.db.database import Transaction
 from liveclass.db.participants import get_participant
-from liveclass.db.recordings import active_recording
 from liveclass.db.types import utcnow
 from liveclass.domain.locks import Locks
 from liveclass.domain.timer import Timer
@@ -60,7 +59,7 @@ class Presence:
         async with self.services.db.transaction() as tx:
             sockets = await attendance.open_connections(tx, session_id=room.session_id)
             rows = [await get_participant(tx, room.session_id, pid) for pid in sockets]
-            room.recording = await active_recording(tx, room.session_id) is not None
+            room.recording = await recordings.active(tx, session_id=room.session_id) is not None
             await self._load_teaching(tx, room)
         for row in rows:
             if row is not None and str(row.id) not in room.peers:
