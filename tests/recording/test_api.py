@@ -189,12 +189,17 @@ async def test_retention_deletes_files_and_rows(
     assert await service.purge_expired(services.recorder) == 0  # too young
     from datetime import timedelta
 
-    from liveclass.db.tables import RecordingRow
+    from sqlalchemy import update
 
+    from liveclass.db import recordings
+
+    rec_id = uuid.UUID(rec["id"])
     async with services.db.transaction() as tx:
-        row = await tx.orm.get(RecordingRow, uuid.UUID(rec["id"]))
-        assert row is not None
-        row.started_at = row.started_at - timedelta(days=91)
+        found = await recordings.get(tx, recording_id=rec_id)
+        assert found is not None
+        older = found.started_at - timedelta(days=91)
+        table = recordings.RECORDINGS
+        await tx.run(update(table).where(table.c.id == rec_id).values(started_at=older))
     assert await service.purge_expired(services.recorder) == 1
     assert not await services.recorder.storage.exists(f"{rec['id']}/class.webm")
     auth = platform.auth(HOST, "teacher")

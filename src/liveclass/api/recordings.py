@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from liveclass.api.deps import CallerDep, ServicesDep, actor_of
 from liveclass.auth.platform import Caller
 from liveclass.control.participants import visible_session
-from liveclass.db import recordings as queries
-from liveclass.db.tables import RecordingRow
+from liveclass.db import recordings
+from liveclass.db.recordings import RecordingFilter, RecordingRecord
 from liveclass.domain.errors import Conflict, NotFound
 from liveclass.domain.recordings import RecordingState
 from liveclass.recording import capture, service
@@ -56,23 +56,23 @@ class RecordingList(BaseModel):
     total_pages: int
 
 
-def _out(row: RecordingRow) -> RecordingOut:
-    ready = row.state == RecordingState.READY
+def _out(rec: RecordingRecord) -> RecordingOut:
+    ready = rec.state is RecordingState.READY
     return RecordingOut(
-        id=row.id,
-        session_id=row.session_id,
-        course_id=row.course_id,
-        owner_id=row.owner_id,
-        backend=row.backend,
-        state=RecordingState(row.state),
-        format=row.format,
-        size_bytes=row.size_bytes,
-        duration_seconds=row.duration_ms / 1000 if row.duration_ms is not None else None,
-        failure_reason=row.failure_reason,
-        started_at=row.started_at,
-        stopped_at=row.stopped_at,
-        ready_at=row.ready_at,
-        download_url=f"/api/v1/recordings/{row.id}/download" if ready else None,
+        id=rec.id,
+        session_id=rec.session_id,
+        course_id=rec.course_id,
+        owner_id=rec.owner_id,
+        backend=rec.backend,
+        state=rec.state,
+        format=rec.format,
+        size_bytes=rec.size_bytes,
+        duration_seconds=rec.duration_ms / 1000 if rec.duration_ms is not None else None,
+        failure_reason=rec.failure_reason,
+        started_at=rec.started_at,
+        stopped_at=rec.stopped_at,
+        ready_at=rec.ready_at,
+        download_url=f"/api/v1/recordings/{rec.id}/download" if ready else None,
     )
 
 
@@ -111,10 +111,10 @@ async def list_recordings(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> RecordingList:
-    visible = None if caller.is_admin else queries.sessions_visible_to(caller.user_id)
-    f = queries.RecordingFilter(session_id, course_id, owner_id, visible)
-    async with services.db.transaction() as tx:
-        found = await queries.list_recordings(tx, f, page=page, page_size=page_size)
+    visible_to = None if caller.is_admin else caller.user_id
+    f = RecordingFilter(session_id, course_id, owner_id, visible_to)
+    async with services.db.reader() as r:
+        found = await recordings.page(r, f=f, page=page, page_size=page_size)
     return RecordingList(
         items=[_out(r) for r in found.items],
         total=found.total,
@@ -126,16 +126,16 @@ async def list_recordings(
 
 async def _visible_recording(
     services: ServicesDep, caller: Caller, recording_id: uuid.UUID
-) -> RecordingRow:
-    async with services.db.transaction() as tx:
-        row = await queries.get_recording(tx, recording_id)
-    if row is None or row.state == RecordingState.DELETED:
+) -> RecordingRecord:
+    async with services.db.reader() as r:
+        found = await recordings.get(r, recording_id=recording_id)
+    if found is None or found.state is RecordingState.DELETED:
         raise NotFound("No such recording.", code="RECORDING_NOT_FOUND")
     try:
-        await visible_session(services, actor_of(caller), row.session_id)
+        await visible_session(services, actor_of(caller), found.session_id)
     except NotFound as exc:
         raise NotFound("No such recording.", code="RECORDING_NOT_FOUND") from exc
-    return row
+    return found
 
 
 @router.get(
@@ -186,26 +186,27 @@ async def download(
     services: ServicesDep,
     range_header: Annotated[str | None, Header(alias="Range")] = None,
 ) -> Response:
-    row = await _visible_recording(services, caller, recording_id)
-    if row.state != RecordingState.READY or row.storage_key is None:
-        raise Conflict(f"The recording is {row.state}, not ready.", code="RECORDING_NOT_READY")
+    found = await _visible_recording(services, caller, recording_id)
+    if found.state is not RecordingState.READY or found.storage_key is None:
+        raise Conflict(f"The recording is {found.state}, not ready.", code="RECORDING_NOT_READY")
+    key = found.storage_key
     storage = services.recorder.storage
     try:
-        size = await storage.size(row.storage_key)
+        size = await storage.size(key)
     except ObjectMissing as exc:
         raise NotFound("The recording's file is gone.", code="RECORDING_NOT_FOUND") from exc
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="recording-{row.id}.webm"',
+        "Content-Disposition": f'attachment; filename="recording-{found.id}.webm"',
     }
     if range_header is None:
-        return _stream(storage.open_range(row.storage_key), 200, size, headers)
+        return _stream(storage.open_range(key), 200, size, headers)
     span = parse_range(range_header, size)
     if span is None:
         return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
     start, end = span
     headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return _stream(storage.open_range(row.storage_key, start, end), 206, end - start + 1, headers)
+    return _stream(storage.open_range(key, start, end), 206, end - start + 1, headers)
 
 
 def _stream(

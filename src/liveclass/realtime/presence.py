@@ -13,10 +13,9 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from liveclass.db import attendance, classroom, nodes
+from liveclass.db import attendance, classroom, nodes, recordings
 from liveclass.db import polls as poll_queries
 from liveclass.db.database import Transaction
-from liveclass.db.recordings import active_recording
 from liveclass.db.seats import get_participant
 from liveclass.db.types import utcnow
 from liveclass.domain.locks import Locks
@@ -63,7 +62,7 @@ class Presence:
                 await get_participant(tx, session_id=room.session_id, participant_id=pid)
                 for pid in sockets
             ]
-            room.recording = await active_recording(tx, room.session_id) is not None
+            room.recording = await recordings.active(tx, session_id=room.session_id) is not None
             await self._load_teaching(tx, room)
         for row in rows:
             if row is not None and str(row.id) not in room.peers:

@@ -7,7 +7,7 @@
 
 These are the recording use cases the API calls, and ``SessionRecording`` follows the
 session lifecycle (``is_recorded`` sessions record from their start, every recording stops
-when its class ends); ``service`` keeps the rows exact, this module drives the capture and
+when its class ends); ``service`` keeps the records exact, this module drives the capture and
 tells the room (``recording_state``). A capture that breaks fails its recording; the class
 goes on. Captures run on the node that started them (``Recorder.captures``).
 """
@@ -22,8 +22,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liveclass.db.recordings import RecordingRecord
 from liveclass.db.sessions import SessionRecord, get_session
-from liveclass.db.tables import RecordingRow
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import DomainError, NotFound
 from liveclass.domain.lifecycle import SessionEnded, SessionStarted
@@ -39,17 +39,17 @@ from liveclass.recording.recorder import Capture, Recorder
 log = logging.getLogger(__name__)
 
 
-async def start(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
+async def start(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRecord:
     """``POST .../recording/start``: open the recording and start capturing."""
-    row = await service.start_recording(recorder, actor, session_id)
-    return await _begin(recorder, row)
+    opened = await service.start_recording(recorder, actor, session_id)
+    return await _begin(recorder, opened)
 
 
-async def stop(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
+async def stop(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRecord:
     """``POST .../recording/stop``: the recording goes to processing, then ready or failed."""
-    row = await service.stop_recording(recorder, actor, session_id)
-    await _end(recorder, row)
-    return row
+    stopped = await service.stop_recording(recorder, actor, session_id)
+    await _end(recorder, stopped)
+    return stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +60,14 @@ class SessionRecording:
     recorder: Recorder
 
     async def session_started(self, event: SessionStarted) -> None:
-        row = await service.on_session_started(self.recorder, event)
-        if row is not None:
-            await _begin(self.recorder, row)
+        opened = await service.on_session_started(self.recorder, event)
+        if opened is not None:
+            await _begin(self.recorder, opened)
 
     async def session_ended(self, event: SessionEnded) -> None:
-        row = await service.on_session_ended(self.recorder, event.session_id)
-        if row is not None:
-            await _end(self.recorder, row)
+        stopped = await service.on_session_ended(self.recorder, event.session_id)
+        if stopped is not None:
+            await _end(self.recorder, stopped)
 
 
 async def shutdown(recorder: Recorder) -> None:
@@ -80,44 +80,45 @@ async def shutdown(recorder: Recorder) -> None:
 # -- beginning and ending ------------------------------------------------------------------
 
 
-async def _begin(recorder: Recorder, row: RecordingRow) -> RecordingRow:
-    if row.id in recorder.captures or row.state != RecordingState.STARTING:
-        return row  # a start for a recording already under way
+async def _begin(recorder: Recorder, opened: RecordingRecord) -> RecordingRecord:
+    if opened.id in recorder.captures or opened.state is not RecordingState.STARTING:
+        return opened  # a start for a recording already under way
     async with recorder.db.transaction() as tx:
-        session = await get_session(tx, session_id=row.session_id)
-    assert session is not None  # the recording row was just made for it
-    work_dir = _work_dir(recorder, row.id)
+        session = await get_session(tx, session_id=opened.session_id)
+    assert session is not None  # the recording was just opened for it
+    work_dir = _work_dir(recorder, opened.id)
     try:
-        capture = await _capture_for(recorder, session, row, work_dir)
+        capture = await _capture_for(recorder, session, opened, work_dir)
     except (DomainError, RecordingError, OSError) as exc:
         reason = getattr(exc, "detail", None) or str(exc)
-        return await _failed(recorder, row.id, f"the capture could not start: {reason}") or row
-    recorder.captures.add(row.id, capture)
-    await _announce(recorder, row)
-    return row
+        failed = await _failed(recorder, opened.id, f"the capture could not start: {reason}")
+        return failed or opened
+    recorder.captures.add(opened.id, capture)
+    await _announce(recorder, opened)
+    return opened
 
 
 async def _capture_for(
-    recorder: Recorder, session: SessionRecord, row: RecordingRow, work_dir: Path
+    recorder: Recorder, session: SessionRecord, opened: RecordingRecord, work_dir: Path
 ) -> Capture:
     backend = recorder.backend(session.provider)
     room = _room_of(session)
     janus_dir = work_dir / "janus"
     janus_dir.mkdir(parents=True, exist_ok=True)
     if room is not None and await backend.start_recording(room, janus_dir):
-        await service.mark_recording(recorder, row.id)
-        return ServerCapture(recorder, row.id, backend, room, work_dir)
-    return await _spawn_recorder(recorder, session, row, work_dir)
+        await service.mark_recording(recorder, opened.id)
+        return ServerCapture(recorder, opened.id, backend, room, work_dir)
+    return await _spawn_recorder(recorder, session, opened, work_dir)
 
 
 async def _spawn_recorder(
-    recorder: Recorder, session: SessionRecord, row: RecordingRow, work_dir: Path
+    recorder: Recorder, session: SessionRecord, opened: RecordingRecord, work_dir: Path
 ) -> MeshCapture:
     settings = recorder.settings
     # valid for the whole class (and its overrun), since a reconnect needs it too
     ttl = session.duration_minutes * 60 + 6 * 3600
     token = recorder.issuer.recorder_token(
-        session_id=session.id, recorder_id=row.id, ttl_seconds=ttl
+        session_id=session.id, recorder_id=opened.id, ttl_seconds=ttl
     )
     ws_url = settings.internal_base_url.replace("http", "ws", 1)
     launch = WorkerLaunch(
@@ -126,7 +127,7 @@ async def _spawn_recorder(
         work_dir=work_dir,
         ice_addresses=list(settings.recorder_ice_addresses),
     )
-    recording_id = row.id
+    recording_id = opened.id
 
     async def joined() -> None:
         await service.mark_recording(recorder, recording_id)
@@ -137,13 +138,13 @@ async def _spawn_recorder(
     return await MeshCapture.spawn(launch, on_joined=joined, on_done=done)
 
 
-async def _end(recorder: Recorder, row: RecordingRow) -> None:
-    capture = recorder.captures.get(row.id)
-    await _announce(recorder, row)
+async def _end(recorder: Recorder, stopped: RecordingRecord) -> None:
+    capture = recorder.captures.get(stopped.id)
+    await _announce(recorder, stopped)
     if capture is None:
         return
-    if row.state == RecordingState.FAILED:  # stopped before the capture began
-        recorder.captures.drop(row.id)
+    if stopped.state is RecordingState.FAILED:  # stopped before the capture began
+        recorder.captures.drop(stopped.id)
         capture.abort()
         return
     await capture.stop()
@@ -226,24 +227,28 @@ async def _ready(
     duration_ms: int | None,
     work_dir: Path,
 ) -> None:
-    row = await service.finish(recorder, recording_id, result, duration_ms=duration_ms)
-    await _announce(recorder, row)
+    finished = await service.finish(recorder, recording_id, result, duration_ms=duration_ms)
+    await _announce(recorder, finished)
     # the stored copies are the recording now; the capture files only took disk space
     await asyncio.to_thread(shutil.rmtree, work_dir, True)
 
 
-async def _failed(recorder: Recorder, recording_id: uuid.UUID, reason: str) -> RecordingRow | None:
+async def _failed(
+    recorder: Recorder, recording_id: uuid.UUID, reason: str
+) -> RecordingRecord | None:
     log.warning("recording %s failed: %s", recording_id, reason)
     try:
-        row = await service.fail(recorder, recording_id, reason)
+        failed = await service.fail(recorder, recording_id, reason)
     except NotFound:
         return None  # purged meanwhile: nothing left to mark
-    await _announce(recorder, row)
-    return row
+    await _announce(recorder, failed)
+    return failed
 
 
-async def _announce(recorder: Recorder, row: RecordingRow) -> None:
-    await recorder.room_events.recording_changed(row.session_id, row.id, row.state)
+async def _announce(recorder: Recorder, recording: RecordingRecord) -> None:
+    await recorder.room_events.recording_changed(
+        recording.session_id, recording.id, recording.state
+    )
 
 
 def _work_dir(recorder: Recorder, recording_id: uuid.UUID) -> Path:

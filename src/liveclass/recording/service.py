@@ -1,31 +1,33 @@
 """Recording use cases: start, stop, finish, delete and retention, as the API and the
 session lifecycle (``capture.SessionRecording``) call them. Capturing media is the
 backend's job (Janus records .mjr files; the mesh recorder process writes WebM); this
-module keeps the recording row exact and stores the result.
+module keeps the recording's record exact and stores the result.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from liveclass.db import recordings as queries
-from liveclass.db.database import Transaction
+from liveclass.db import recordings
+from liveclass.db.database import Tx
+from liveclass.db.recordings import RecordingRecord
 from liveclass.db.sessions import SessionRecord, get_session
-from liveclass.db.tables import RecordingRow
 from liveclass.db.types import utcnow
 from liveclass.domain.access import require_host
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import InvalidState, NotFound
 from liveclass.domain.lifecycle import SessionStarted, SessionStatus
-from liveclass.domain.recordings import RecordingState
+from liveclass.domain.recordings import ACTIVE, FINISHED, RecordingState
 from liveclass.recording.errors import RecordingError
 from liveclass.recording.janus_post import PostResult
 from liveclass.recording.recorder import Recorder
 from liveclass.recording.storage import RecordingStorage
 
 
-async def start_recording(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
+async def start_recording(
+    recorder: Recorder, actor: Actor, session_id: uuid.UUID
+) -> RecordingRecord:
     """Host only, only while live; a second start while one records is a no-op."""
     async with recorder.db.transaction() as tx:
         session = await _live_session(tx, session_id)
@@ -33,18 +35,19 @@ async def start_recording(recorder: Recorder, actor: Actor, session_id: uuid.UUI
         return await _open(tx, session, started_by=actor.user_id)
 
 
-async def stop_recording(recorder: Recorder, actor: Actor, session_id: uuid.UUID) -> RecordingRow:
+async def stop_recording(
+    recorder: Recorder, actor: Actor, session_id: uuid.UUID
+) -> RecordingRecord:
     async with recorder.db.transaction() as tx:
         session = await _live_session(tx, session_id)
         require_host(actor, session)
-        row = await queries.active_recording(tx, session_id)
-        if row is None:
+        found = await recordings.active(tx, session_id=session_id)
+        if found is None:
             raise InvalidState("The session is not being recorded.", code="INVALID_STATE")
-        _to_processing(row)
-        return row
+        return await _to_processing(tx, found)
 
 
-async def on_session_started(recorder: Recorder, event: SessionStarted) -> RecordingRow | None:
+async def on_session_started(recorder: Recorder, event: SessionStarted) -> RecordingRecord | None:
     """Call after a session became live: ``is_recorded`` sessions start recording."""
     if not event.is_recorded:
         return None
@@ -55,30 +58,30 @@ async def on_session_started(recorder: Recorder, event: SessionStarted) -> Recor
         return await _open(tx, fresh, started_by=None)
 
 
-async def on_session_ended(recorder: Recorder, session_id: uuid.UUID) -> RecordingRow | None:
+async def on_session_ended(recorder: Recorder, session_id: uuid.UUID) -> RecordingRecord | None:
     """Call when a session ends: its active recording stops and goes to processing."""
     async with recorder.db.transaction() as tx:
-        row = await queries.active_recording(tx, session_id)
-        if row is not None:
-            _to_processing(row)
-        return row
+        found = await recordings.active(tx, session_id=session_id)
+        if found is None:
+            return None
+        return await _to_processing(tx, found)
 
 
 async def mark_recording(recorder: Recorder, recording_id: uuid.UUID) -> None:
     """The capture really began (the recorder or Janus confirmed): ``starting -> recording``."""
     async with recorder.db.transaction() as tx:
-        row = await _get(tx, recording_id)
-        if row.state == RecordingState.STARTING:
-            queries.move_to(row, RecordingState.RECORDING)
+        found = await _get(tx, recording_id)
+        if found.state is RecordingState.STARTING:
+            await _move(tx, found, RecordingState.RECORDING)
 
 
 async def mark_stopped(recorder: Recorder, recording_id: uuid.UUID) -> None:
     """The capture ended without a stop call (the class ended on another node, or the
     recorder left): the recording goes to processing like after a stop."""
     async with recorder.db.transaction() as tx:
-        row = await _get(tx, recording_id)
-        if row.state in (RecordingState.STARTING, RecordingState.RECORDING):
-            _to_processing(row)
+        found = await _get(tx, recording_id)
+        if found.state in ACTIVE:
+            await _to_processing(tx, found)
 
 
 async def finish(
@@ -87,56 +90,57 @@ async def finish(
     outcome: PostResult | RecordingError,
     *,
     duration_ms: int | None = None,
-) -> RecordingRow:
+) -> RecordingRecord:
     """Record the post-processing outcome: ``ready`` with the stored file, or ``failed``."""
     async with recorder.db.transaction() as tx:
-        row = await _get(tx, recording_id)
+        found = await _get(tx, recording_id)
         if isinstance(outcome, RecordingError):
-            queries.move_to(row, RecordingState.FAILED, reason=str(outcome))
-            return row
-        queries.move_to(row, RecordingState.READY)
-        row.storage_key = outcome.main.key
-        row.size_bytes = outcome.main.size
-        row.feed_keys = [f.key for f in outcome.feeds]
-        row.duration_ms = duration_ms
-        return row
+            return await _move(tx, found, RecordingState.FAILED, reason=str(outcome))
+        await recordings.set_output(
+            tx,
+            recording_id=recording_id,
+            storage_key=outcome.main.key,
+            size_bytes=outcome.main.size,
+            feed_keys=[f.key for f in outcome.feeds],
+            duration_ms=duration_ms,
+        )
+        return await _move(tx, found, RecordingState.READY)
 
 
-async def fail(recorder: Recorder, recording_id: uuid.UUID, reason: str) -> RecordingRow:
+async def fail(recorder: Recorder, recording_id: uuid.UUID, reason: str) -> RecordingRecord:
     """The capture broke (recorder crashed, Janus gone): mark it failed; the class goes on."""
     async with recorder.db.transaction() as tx:
-        row = await _get(tx, recording_id)
-        if row.state not in (RecordingState.FAILED, RecordingState.DELETED, RecordingState.READY):
-            queries.move_to(row, RecordingState.FAILED, reason=reason)
-        return row
+        found = await _get(tx, recording_id)
+        if found.state in FINISHED or found.state is RecordingState.DELETED:
+            return found
+        return await _move(tx, found, RecordingState.FAILED, reason=reason)
 
 
 async def delete_recording(recorder: Recorder, actor: Actor, recording_id: uuid.UUID) -> None:
     """Host/admin: remove the files, keep the row as ``deleted`` (an audit trail)."""
     async with recorder.db.transaction() as tx:
-        row = await _get(tx, recording_id)
-        session = await get_session(tx, session_id=row.session_id)
+        found = await _get(tx, recording_id)
+        session = await get_session(tx, session_id=found.session_id)
         if session is None:
             raise NotFound("No such recording.", code="RECORDING_NOT_FOUND")
         require_host(actor, session)
-        queries.move_to(row, RecordingState.DELETED)
-        keys = _keys(row)
-    await _remove_files(recorder.storage, keys)
+        await _move(tx, found, RecordingState.DELETED)
+    await _remove_files(recorder.storage, found.keys)
 
 
 async def purge_expired(recorder: Recorder) -> int:
     """Delete finished recordings older than ``recording_retention_days``: files and rows."""
-    before = utcnow() - timedelta(days=recorder.settings.recording_retention_days)
+    before: datetime = utcnow() - timedelta(days=recorder.settings.recording_retention_days)
     storage = recorder.storage
     async with recorder.db.transaction() as tx:
-        rows = await queries.expired_recordings(tx, before=before)
-        for row in rows:
-            await _remove_files(storage, _keys(row))
-            await tx.orm.delete(row)
-    return len(rows)
+        found = await recordings.expired(tx, before=before)
+        for old in found:
+            await _remove_files(storage, old.keys)
+            await recordings.delete(tx, recording_id=old.id)
+    return len(found)
 
 
-async def _live_session(tx: Transaction, session_id: uuid.UUID) -> SessionRecord:
+async def _live_session(tx: Tx, session_id: uuid.UUID) -> SessionRecord:
     session = await get_session(tx, session_id=session_id, for_update=True)
     if session is None:
         raise NotFound("No such session.", code="SESSION_NOT_FOUND")
@@ -145,43 +149,40 @@ async def _live_session(tx: Transaction, session_id: uuid.UUID) -> SessionRecord
     return session
 
 
-async def _open(tx: Transaction, session: SessionRecord, *, started_by: str | None) -> RecordingRow:
-    existing = await queries.active_recording(tx, session.id)
+async def _open(tx: Tx, session: SessionRecord, *, started_by: str | None) -> RecordingRecord:
+    existing = await recordings.active(tx, session_id=session.id)
     if existing is not None:
         return existing
-    row = RecordingRow(
+    new = recordings.opened(
         session_id=session.id,
         course_id=session.course_id,
         owner_id=session.owner_id,
         backend=session.provider,
-        state=RecordingState.STARTING.value,
-        format="webm",
-        feed_keys=[],
         started_by=started_by,
-        started_at=utcnow(),
     )
-    tx.orm.add(row)
-    await tx.orm.flush()
-    return row
+    await recordings.insert(tx, recording=new)
+    return new
 
 
-def _to_processing(row: RecordingRow) -> None:
+async def _to_processing(tx: Tx, found: RecordingRecord) -> RecordingRecord:
     # a capture that never confirmed its start has nothing to process
-    if row.state == RecordingState.STARTING:
-        queries.move_to(row, RecordingState.FAILED, reason="stopped before the capture began")
-    else:
-        queries.move_to(row, RecordingState.PROCESSING)
+    if found.state is RecordingState.STARTING:
+        reason = "stopped before the capture began"
+        return await _move(tx, found, RecordingState.FAILED, reason=reason)
+    return await _move(tx, found, RecordingState.PROCESSING)
 
 
-async def _get(tx: Transaction, recording_id: uuid.UUID) -> RecordingRow:
-    row = await queries.get_recording(tx, recording_id, for_update=True)
-    if row is None:
+async def _move(
+    tx: Tx, found: RecordingRecord, to: RecordingState, *, reason: str | None = None
+) -> RecordingRecord:
+    return await recordings.move(tx, recording_id=found.id, to=to, reason=reason, was=found.state)
+
+
+async def _get(tx: Tx, recording_id: uuid.UUID) -> RecordingRecord:
+    found = await recordings.get(tx, recording_id=recording_id, for_update=True)
+    if found is None:
         raise NotFound("No such recording.", code="RECORDING_NOT_FOUND")
-    return row
-
-
-def _keys(row: RecordingRow) -> list[str]:
-    return [k for k in [row.storage_key, *row.feed_keys] if k]
+    return found
 
 
 async def _remove_files(storage: RecordingStorage, keys: list[str]) -> None:
