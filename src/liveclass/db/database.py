@@ -205,10 +205,17 @@ class Native:
 @dataclass(frozen=True, slots=True)
 class Statement:
     """A Core statement and its asyncpg form, both built once: a ``Reader`` runs the one
-    that fits its engine."""
+    that fits its engine. ``core_postgresql`` is the Core form for a PostgreSQL Core
+    connection (a ``transaction()``), where it differs from SQLite's (``insert_new``)."""
 
     core: Executable
     native: Native
+    core_postgresql: Executable | None = None
+
+    def core_for(self, conn: Connection) -> Executable:
+        if self.core_postgresql is not None and conn.dialect.name == "postgresql":
+            return self.core_postgresql
+        return self.core
 
     @classmethod
     def of(cls, statement: Query, *, keys: tuple[str, ...] | None = None) -> Statement:
@@ -220,7 +227,7 @@ class Statement:
         key (``ON CONFLICT DO NOTHING``): ``run`` answers 0 for it, not an error."""
         pg = postgresql.insert(table).on_conflict_do_nothing()
         lite = sqlite.insert(table).on_conflict_do_nothing()
-        return cls(lite, Native.of(pg, keys=keys))
+        return cls(lite, Native.of(pg, keys=keys), pg)
 
 
 def _statement(query: Statement | Query) -> Statement:
@@ -264,7 +271,7 @@ class Reader:
             row: Row | None = await self.driver.fetchrow(st.native.sql, *st.native.args(args))
             return row
         await self._ready()
-        result = await self.core.execute(st.core, args)
+        result = await self.core.execute(st.core_for(self.core), args)
         first: Row | None = result.mappings().first()  # type: ignore[assignment]
         return first  # a RowMapping: its keys are the column names
 
@@ -277,7 +284,7 @@ class Reader:
             rows: list[Row] = await self.driver.fetch(st.native.sql, *st.native.args(args))
             return rows
         await self._ready()
-        found: Any = (await self.core.execute(st.core, args)).mappings().all()
+        found: Any = (await self.core.execute(st.core_for(self.core), args)).mappings().all()
         return list(found)
 
     async def value(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> Any:
@@ -287,7 +294,7 @@ class Reader:
         if self.driver is not None:
             return await self.driver.fetchval(st.native.sql, *st.native.args(args))
         await self._ready()
-        return (await self.core.execute(st.core, args)).scalar()
+        return (await self.core.execute(st.core_for(self.core), args)).scalar()
 
     async def run(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> int:
         """Execute a write; the number of rows it touched."""
@@ -298,7 +305,7 @@ class Reader:
             # asyncpg gives the command tag: "UPDATE 1", "INSERT 0 1"
             return int(status.rsplit(" ", 1)[-1])
         await self._ready()
-        result: Any = await self.core.execute(st.core, args)
+        result: Any = await self.core.execute(st.core_for(self.core), args)
         return int(result.rowcount)
 
     async def run_native(self, native: Native, values: Mapping[str, Any]) -> Any:
