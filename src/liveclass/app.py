@@ -16,6 +16,7 @@ from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
 from liveclass.api.schemas import JoinBody
 from liveclass.config import Settings
+from liveclass.control.classroom import ClassroomControl
 from liveclass.control.expiry import (
     expire_forever,
     purge_recordings_forever,
@@ -33,7 +34,12 @@ from liveclass.web import pages
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
     settings = settings or Settings()
     services = services or build_services(settings)
-    hub = Hub(services, create_bus(settings.redis_url), node_id=default_node_id(settings.port))
+    hub = Hub(
+        services,
+        create_bus(settings.redis_url),
+        node_id=default_node_id(settings.port),
+        use_cases=ClassroomControl(services),
+    )
     services.room_events.plug(hub)
 
     @asynccontextmanager
@@ -100,6 +106,6 @@ def _background_workers(services: Services, hub: Hub) -> list[asyncio.Task[None]
         asyncio.create_task(purge_recordings_forever(services), name="liveclass-retention"),
     ]
     if services.settings.webhook_url:
-        sender = WebhookSender(services)
+        sender = WebhookSender.from_settings(services.db, services.settings)
         tasks.append(asyncio.create_task(sender.run_forever(), name="liveclass-webhooks"))
     return tasks

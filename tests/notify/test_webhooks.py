@@ -30,7 +30,7 @@ async def test_events_are_signed_and_delivered_once(
 ) -> None:
     session = await create_session(client, platform)
     services = build_services(settings)
-    sender = WebhookSender(services)
+    sender = WebhookSender.from_settings(services.db, services.settings)
     try:
         assert await sender.deliver_due() == 1
         assert await sender.deliver_due() == 0  # delivered events are not sent again
@@ -64,7 +64,7 @@ async def test_failed_delivery_is_retried_later(
     await create_session(client, platform)
     receiver.fail_next = 1
     services = build_services(settings)
-    sender = WebhookSender(services)
+    sender = WebhookSender.from_settings(services.db, services.settings)
     try:
         assert await sender.deliver_due() == 0
         async with services.db.transaction() as tx:

@@ -11,15 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
+from liveclass.db import nodes as node_records
 from liveclass.db.database import Database
-from liveclass.db.tables import AttendanceIntervalRow, LiveSessionRow, NodeRow
+from liveclass.db.nodes import NodeRecord
+from liveclass.db.tables import AttendanceIntervalRow, LiveSessionRow
 from liveclass.db.types import utcnow
 from tests.conftest import Platform
 from tests.realtime.conftest import Classroom, Peer, eventually
 from tests.realtime.processes import NodeProcess
 
+INTERVALS: Table = AttendanceIntervalRow.__table__  # type: ignore[assignment]
 Span = tuple[datetime, datetime | None]
 
 
@@ -63,26 +66,26 @@ class Records:
         self.db = Database(url)
 
     async def spans_of_node(self, node_id: str) -> list[Span]:
-        async with self.db.transaction() as tx:
-            rows = await tx.orm.execute(
-                select(AttendanceIntervalRow.started_at, AttendanceIntervalRow.ended_at).where(
-                    AttendanceIntervalRow.node_id == node_id
+        async with self.db.reader() as r:
+            rows = await r.all(
+                select(INTERVALS.c.started_at, INTERVALS.c.ended_at).where(
+                    INTERVALS.c.node_id == node_id
                 )
             )
-            return [(start, end) for start, end in rows]
+            return [(row["started_at"], row["ended_at"]) for row in rows]
 
     async def spans_of(self, pid: str) -> list[Span]:
-        async with self.db.transaction() as tx:
-            rows = await tx.orm.execute(
-                select(AttendanceIntervalRow.started_at, AttendanceIntervalRow.ended_at)
-                .where(AttendanceIntervalRow.participant_id == uuid.UUID(pid))
-                .order_by(AttendanceIntervalRow.started_at)
+        async with self.db.reader() as r:
+            rows = await r.all(
+                select(INTERVALS.c.started_at, INTERVALS.c.ended_at)
+                .where(INTERVALS.c.participant_id == uuid.UUID(pid))
+                .order_by(INTERVALS.c.started_at)
             )
-            return [(start, end) for start, end in rows]
+            return [(row["started_at"], row["ended_at"]) for row in rows]
 
-    async def beat(self, node_id: str) -> NodeRow | None:
-        async with self.db.transaction() as tx:
-            return await tx.orm.get(NodeRow, node_id)
+    async def beat(self, node_id: str) -> NodeRecord | None:
+        async with self.db.reader() as r:
+            return await node_records.get_node(r, node_id=node_id)
 
     async def beat_after_all_opened(self, node_id: str) -> bool:
         """The node beat after it counted every socket it holds."""
@@ -94,7 +97,7 @@ class Records:
 
     async def move_slot_into_past(self, session_id: str) -> None:
         async with self.db.transaction() as tx:
-            await tx.orm.execute(
+            await tx.run(
                 update(LiveSessionRow)
                 .where(LiveSessionRow.id == uuid.UUID(session_id))
                 .values(scheduled_at=utcnow() - timedelta(hours=3), duration_minutes=60)

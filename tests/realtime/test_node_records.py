@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from liveclass.db import attendance
 from liveclass.db.migrate import alembic_config
@@ -18,6 +18,8 @@ from liveclass.db.tables import AttendanceIntervalRow
 from liveclass.services import Services
 from tests.api.helpers import join, live_session
 from tests.conftest import Platform, make_settings
+
+INTERVALS: Table = AttendanceIntervalRow.__table__  # type: ignore[assignment]
 
 
 async def test_migration_0005_gives_existing_intervals_their_node(
@@ -39,10 +41,8 @@ async def test_migration_0005_gives_existing_intervals_their_node(
     await asyncio.to_thread(command.upgrade, config, "head")
 
     async with services.db.transaction() as tx:
-        rows = await tx.orm.execute(
-            select(AttendanceIntervalRow.connection_id, AttendanceIntervalRow.node_id)
-        )
-        nodes = {connection: node for connection, node in rows}
+        rows = await tx.all(select(INTERVALS.c.connection_id, INTERVALS.c.node_id))
+        nodes = {row["connection_id"]: row["node_id"] for row in rows}
     assert nodes == {"old-host:8000/4c0ffee": "old-host:8000", "no-node-in-it": ""}
 
 

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from liveclass.app_state import ServicesDep, get_services
 from liveclass.auth.platform import Caller
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Unauthorized
 from liveclass.services import Services
 
+__all__ = ["CallerDep", "ServicesDep", "actor_of", "bearer_token", "get_caller", "get_services"]
+
 _bearer = HTTPBearer(auto_error=False, description="The platform's JWT for the calling user.")
-
-
-async def get_services(request: Request) -> Services:
-    # async on purpose: FastAPI runs a plain `def` dependency on a worker thread, a thread
-    # hop on every request for what is an attribute read
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

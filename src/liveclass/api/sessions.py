@@ -71,7 +71,8 @@ async def create_session(
         )
     request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     if idempotency_key is not None:
-        stored = await idempotency.find(services.db, key=idempotency_key, user_id=caller.user_id)
+        async with services.db.reader() as r:
+            stored = await idempotency.find(r, key=idempotency_key, user_id=caller.user_id)
         if stored is not None:
             if stored.request_hash != request_hash:
                 raise Conflict(
@@ -86,14 +87,15 @@ async def create_session(
     payload = session_out(services, actor_of(caller), row).model_dump_json()
     status = 201 if created else 200
     if idempotency_key is not None:
-        await idempotency.remember(
-            services.db,
-            key=idempotency_key,
-            user_id=caller.user_id,
-            request_hash=request_hash,
-            status_code=status,
-            body=payload,
-        )
+        async with services.db.transaction() as tx:
+            await idempotency.remember(
+                tx,
+                key=idempotency_key,
+                user_id=caller.user_id,
+                request_hash=request_hash,
+                status_code=status,
+                body=payload,
+            )
     return Response(payload, status_code=status, media_type="application/json")
 
 

@@ -78,7 +78,7 @@ async def bury_dead_nodes(services: Services, hub: NodeHub) -> list[str]:
     buried: list[str] = []
     for dead in silent:
         async with services.db.transaction() as tx:
-            sessions = await nodes.bury(tx, dead, at=now)
+            sessions = await nodes.bury(tx, dead=dead, at=now)
         if sessions is None:
             continue
         log.warning("node %s dead since %s: its attendance closed", dead.node_id, dead.last_seen_at)

@@ -1,114 +1,48 @@
 """Poll use cases, shared by the REST API and the classroom socket.
 
-A poll is shown as one dict (``poll_fields``: everything, as moderators see it) and cut down
-per recipient by ``Rendering``. After each change the whole state goes to the room
-(``RoomEvents.poll_changed``), so every node can render it for its own sockets.
+A poll is shown as one dict (``poll_state``: everything, as moderators see it) and cut down
+per recipient by ``domain.poll_views.Rendering``. After each change the whole state goes to
+the room (``RoomEvents.poll_changed``), so every node can render it for its own sockets.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from liveclass.db import outbox
 from liveclass.db import polls as queries
 from liveclass.db import seats as participant_queries
 from liveclass.db import sessions as session_queries
-from liveclass.db.database import Transaction
-from liveclass.db.tables import PollRow
-from liveclass.db.types import utcnow
+from liveclass.db.database import Reader, Transaction
+from liveclass.db.polls import PollRecord
 from liveclass.domain.access import require_moderator, require_visible, role_in
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import Conflict, InvalidState, NotAllowed, NotFound
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.poll_views import Poll, Viewer, shown_to
+from liveclass.domain.poll_views import for_audience as render_for
 from liveclass.domain.polls import (
     PollDraft,
     PollOption,
     PollStatus,
     check_answer,
-    check_poll_transition,
     is_correct,
-    shows_correct,
-    shows_results,
     validate_draft,
     voter_key,
 )
 from liveclass.domain.roles import Action, role_allows
 from liveclass.services import Services
 
-Poll = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who a poll is rendered for."""
-
-    moderator: bool
-    participant_id: uuid.UUID | None = None
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-
-class Rendering:
-    """One poll state (``poll_state``) as each recipient may see it: the two role views and the
-    lookup of answers built once, however many sockets it goes to."""
-
-    def __init__(self, services: Services, state: dict[str, Any]) -> None:
-        self._services = services
-        self._full: Poll = state["poll"]
-        self._answers = {a["participant_id"]: a["options"] for a in self._full["answers"] or ()}
-        self._ballots = frozenset(state.get("ballots", ()))
-        self._echo: dict[str, Any] = state.get("answered") or {}
-        self._student = self._student_view()
-
-    def view(self, *, moderator: bool) -> Poll:
-        return self._full if moderator else self._student
-
-    def _student_view(self) -> Poll:
-        full, view = self._full, dict(self._full)
-        view["answers"] = None
-        if not shows_results(moderator=False, results_visible=full["results_visible"]):
-            view["results"] = None
-        status = PollStatus(full["status"])
-        if not shows_correct(
-            moderator=False, status=status, results_visible=full["results_visible"]
-        ):
-            view["correct"] = None
-        return view
-
-    def you(self, participant_id: uuid.UUID | None) -> dict[str, Any] | None:
-        """The recipient's own answer, or None when they have not answered."""
-        if participant_id is None:
-            return None
-        pid = str(participant_id)
-        if not self._full["anonymous"]:
-            options = self._answers.get(pid)
-            return None if options is None else {"options": options}
-        key = voter_key(_secret(self._services), uuid.UUID(self._full["id"]), participant_id)
-        if key not in self._ballots:
-            return None
-        # the server keeps no anonymous choice; only its sender hears it back, once
-        mine = self._echo.get("participant_id") == pid
-        return {"options": self._echo.get("options") if mine else None}
-
-    def message(self, viewer: Viewer) -> dict[str, Any]:
-        """``{poll, you}`` for ``viewer``."""
-        return {
-            "poll": self.view(moderator=viewer.moderator),
-            "you": self.you(viewer.participant_id),
-        }
-
 
 def for_audience(services: Services, state: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
     """The poll of ``state`` as ``viewer`` may see it, with their own answer as ``you``."""
-    return Rendering(services, state).message(viewer)
+    return render_for(_secret(services), state, viewer)
 
 
-async def poll_state(tx: Transaction, poll: PollRow) -> dict[str, Any]:
+async def poll_state(tx: Reader, poll: PollRecord) -> dict[str, Any]:
     """Everything about a poll that any recipient may be shown."""
     results = await queries.results(tx, poll=poll)
     answers = None
@@ -133,7 +67,7 @@ async def poll_state(tx: Transaction, poll: PollRow) -> dict[str, Any]:
         "anonymous": poll.anonymous,
         "quiz": poll.quiz,
         "correct": poll.correct,
-        "status": poll.status,
+        "status": poll.status.value,
         "results_visible": poll.results_visible,
         "created_at": poll.created_at.isoformat(),
         "opened_at": poll.opened_at.isoformat() if poll.opened_at else None,
@@ -173,7 +107,7 @@ async def create(
             tx, session_id=session_id, spec=spec, created_by=created_by
         )
         if open_now:
-            _move(poll, PollStatus.OPEN)
+            poll = await queries.move(tx, poll=poll, to=PollStatus.OPEN)
         state = await poll_state(tx, poll)
     await services.room_events.poll_changed(session_id, state, everyone=open_now)
     return state
@@ -191,8 +125,7 @@ async def _step(
     services: Services, session_id: uuid.UUID, poll_id: uuid.UUID, target: PollStatus
 ) -> None:
     async with services.db.transaction() as tx:
-        poll = await _poll(tx, session_id, poll_id)
-        _move(poll, target)
+        poll = await queries.move(tx, poll=await _poll(tx, session_id, poll_id), to=target)
         state = await poll_state(tx, poll)
         if target is PollStatus.CLOSED:
             outbox.record_event(
@@ -206,20 +139,11 @@ async def close_open_polls(tx: Transaction, session_id: uuid.UUID) -> None:
     for poll in await queries.session_polls(tx, session_id=session_id):
         if poll.status != PollStatus.OPEN:
             continue
-        _move(poll, PollStatus.CLOSED)
-        state = await poll_state(tx, poll)
+        closed = await queries.move(tx, poll=poll, to=PollStatus.CLOSED)
+        state = await poll_state(tx, closed)
         outbox.record_event(
             tx, "poll.closed", session_id=session_id, payload=_closed_event(session_id, state)
         )
-
-
-def _move(poll: PollRow, target: PollStatus) -> None:
-    check_poll_transition(PollStatus(poll.status), target)
-    poll.status = target.value
-    if target is PollStatus.OPEN:
-        poll.opened_at = utcnow()
-    else:
-        poll.closed_at = utcnow()
 
 
 def _closed_event(session_id: uuid.UUID, state: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +164,7 @@ async def publish(
 ) -> None:
     async with services.db.transaction() as tx:
         poll = await _poll(tx, session_id, poll_id)
-        poll.results_visible = visible
+        poll = await queries.show_results(tx, poll=poll, visible=visible)
         state = await poll_state(tx, poll)
     await services.room_events.poll_changed(session_id, state, everyone=True)
 
@@ -257,7 +181,9 @@ async def answer(
     async with services.db.transaction() as tx:
         poll = await _poll(tx, session_id, poll_id)
         if poll.status != PollStatus.OPEN:
-            raise InvalidState(f"This poll is {poll.status}; only an open poll takes answers.")
+            raise InvalidState(
+                f"This poll is {poll.status.value}; only an open poll takes answers."
+            )
         options = [PollOption(o["id"], o["text"]) for o in poll.options]
         picked = check_answer(options, multiple=poll.multiple, chosen=chosen)
         if poll.anonymous:
@@ -274,7 +200,7 @@ async def answer(
     await services.room_events.poll_changed(session_id, state, everyone=False)
 
 
-async def _poll(tx: Transaction, session_id: uuid.UUID, poll_id: uuid.UUID) -> PollRow:
+async def _poll(tx: Transaction, session_id: uuid.UUID, poll_id: uuid.UUID) -> PollRecord:
     poll = await queries.get_poll(tx, session_id=session_id, poll_id=poll_id, for_update=True)
     if poll is None:
         raise NotFound("No such poll in this session.", code="POLL_NOT_FOUND")
@@ -284,27 +210,22 @@ async def _poll(tx: Transaction, session_id: uuid.UUID, poll_id: uuid.UUID) -> P
 # -- reading -----------------------------------------------------------------------------------
 
 
-def shown_to(status: str, results_visible: bool, *, moderator: bool) -> bool:
-    """Which polls a participant is shown (welcome, lists): moderators see them all; others
-    the open ones and the closed ones whose results are out."""
-    if moderator:
-        return True
-    return status == PollStatus.OPEN or (status == PollStatus.CLOSED and results_visible)
-
-
-async def welcome_states(
-    tx: Transaction, session_id: uuid.UUID, *, moderator: bool
+async def welcome_polls(
+    services: Services, session_id: uuid.UUID, viewer: Viewer
 ) -> list[dict[str, Any]]:
-    """The polls a socket's ``welcome`` lists (``shown_to``)."""
-    polls = await queries.session_polls(tx, session_id=session_id)
-    return [
-        await poll_state(tx, p)
-        for p in polls
-        if shown_to(p.status, p.results_visible, moderator=moderator)
-    ]
+    """The polls a socket's ``welcome`` lists (``shown_to``), each as ``viewer`` may see it
+    with their own answer."""
+    async with services.db.transaction() as tx:
+        polls = await queries.session_polls(tx, session_id=session_id)
+        states = [
+            await poll_state(tx, p)
+            for p in polls
+            if shown_to(p.status, p.results_visible, moderator=viewer.moderator)
+        ]
+    return [for_audience(services, state, viewer) for state in states]
 
 
-def _listed(poll: PollRow, viewer: Viewer) -> bool:
+def _listed(poll: PollRecord, viewer: Viewer) -> bool:
     # Over REST (also after the class) everyone may look back at every poll that ran; the
     # results stay hidden as ``for_audience`` says. Drafts are the moderators'.
     return viewer.moderator or poll.status != PollStatus.DRAFT

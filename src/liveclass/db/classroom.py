@@ -7,71 +7,101 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, delete, select, update
 
-from liveclass.db.database import Transaction
+from liveclass.db.database import Reader, Statement, Tx
+from liveclass.db.records import Build, values_of
 from liveclass.db.tables import ClassroomStateRow, RaisedHandRow
 from liveclass.db.types import utcnow
+
+STATES: Table = ClassroomStateRow.__table__  # type: ignore[assignment]
+HANDS: Table = RaisedHandRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
 class ClassroomState:
+    """The stored locks and timer of a session (``{}`` for what was never set)."""
+
     locks: dict[str, Any]
     timer: dict[str, Any]
 
 
-async def get_state(tx: Transaction, *, session_id: uuid.UUID) -> ClassroomState:
-    row = await tx.orm.get(ClassroomStateRow, session_id)
-    if row is None:
+@dataclass(frozen=True, slots=True)
+class StateRecord:
+    session_id: uuid.UUID
+    locks: dict[str, Any]
+    timer: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RaisedHand:
+    session_id: uuid.UUID
+    participant_id: uuid.UUID
+    raised_at: datetime
+
+
+_state = Build(StateRecord)
+_hand = Build(RaisedHand)
+_NEW_STATE = Statement.insert_new(STATES, keys=("session_id", "locks", "timer", "updated_at"))
+_NEW_HAND = Statement.insert_new(HANDS, keys=("session_id", "participant_id", "raised_at"))
+
+
+async def get_state(db: Reader, *, session_id: uuid.UUID) -> ClassroomState:
+    found = _state.maybe(await db.one(select(STATES).where(STATES.c.session_id == session_id)))
+    if found is None:
         return ClassroomState({}, {})
-    return ClassroomState(dict(row.locks), dict(row.timer))
+    return ClassroomState(dict(found.locks), dict(found.timer))
 
 
 async def save_state(
-    tx: Transaction,
+    tx: Tx,
     *,
     session_id: uuid.UUID,
     locks: dict[str, Any] | None = None,
     timer: dict[str, Any] | None = None,
 ) -> None:
     """Store the locks and/or the timer given (the other is kept)."""
-    row = await tx.orm.get(ClassroomStateRow, session_id, with_for_update=True)
-    if row is None:
-        row = ClassroomStateRow(session_id=session_id, locks={}, timer={})
-        tx.orm.add(row)
+    now = utcnow()
+    first = StateRecord(session_id, locks or {}, timer or {}, now)
+    if await tx.run(_NEW_STATE, values_of(first)):
+        return
+    changes: dict[str, Any] = {"updated_at": now}
     if locks is not None:
-        row.locks = locks
+        changes["locks"] = locks
     if timer is not None:
-        row.timer = timer
+        changes["timer"] = timer
+    await tx.run(update(STATES).where(STATES.c.session_id == session_id).values(changes))
 
 
-async def raise_hand(
-    tx: Transaction, *, session_id: uuid.UUID, participant_id: uuid.UUID
-) -> datetime:
+async def raise_hand(tx: Tx, *, session_id: uuid.UUID, participant_id: uuid.UUID) -> datetime:
     """Raise a hand (kept where it is in the queue when it is up already); its raise time."""
-    found = await tx.orm.get(RaisedHandRow, (session_id, participant_id))
-    if found is not None:
-        return found.raised_at
-    row = RaisedHandRow(session_id=session_id, participant_id=participant_id, raised_at=utcnow())
-    tx.orm.add(row)
-    return row.raised_at
+    hand = RaisedHand(session_id, participant_id, utcnow())
+    if await tx.run(_NEW_HAND, values_of(hand)):
+        return hand.raised_at
+    raised_at: datetime = await tx.value(
+        select(HANDS.c.raised_at).where(
+            HANDS.c.session_id == session_id, HANDS.c.participant_id == participant_id
+        )
+    )
+    return raised_at
 
 
 async def lower_hand(
-    tx: Transaction, *, session_id: uuid.UUID, participant_id: uuid.UUID | None = None
+    tx: Tx, *, session_id: uuid.UUID, participant_id: uuid.UUID | None = None
 ) -> None:
     """Lower one hand, or every hand of the session (``participant_id`` None)."""
-    query = delete(RaisedHandRow).where(RaisedHandRow.session_id == session_id)
+    query = delete(HANDS).where(HANDS.c.session_id == session_id)
     if participant_id is not None:
-        query = query.where(RaisedHandRow.participant_id == participant_id)
-    await tx.orm.execute(query)
+        query = query.where(HANDS.c.participant_id == participant_id)
+    await tx.run(query)
 
 
-async def hand_queue(tx: Transaction, *, session_id: uuid.UUID) -> list[tuple[uuid.UUID, datetime]]:
+async def hand_queue(db: Reader, *, session_id: uuid.UUID) -> list[RaisedHand]:
     """Raised hands, first raised first."""
-    rows = await tx.orm.execute(
-        select(RaisedHandRow.participant_id, RaisedHandRow.raised_at)
-        .where(RaisedHandRow.session_id == session_id)
-        .order_by(RaisedHandRow.raised_at, RaisedHandRow.participant_id)
+    rows = await db.all(
+        select(HANDS)
+        .where(HANDS.c.session_id == session_id)
+        .order_by(HANDS.c.raised_at, HANDS.c.participant_id)
     )
-    return [(pid, at) for pid, at in rows.all()]
+    return [_hand(row) for row in rows]

@@ -209,7 +209,8 @@ class UniqueClash(Exception):
 @dataclass(frozen=True, slots=True)
 class Statement:
     """A Core statement and its asyncpg form, both built once: a ``Reader`` runs the one
-    that fits its engine."""
+    that fits its engine. ``core_postgresql`` is the Core form for a PostgreSQL Core
+    connection (a ``transaction()``), where it differs from SQLite's (``insert_new``)."""
 
     core: Executable
     native: Native

@@ -2,36 +2,44 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from dataclasses import dataclass
+from datetime import datetime
 
-from liveclass.db.database import Database
+from sqlalchemy import Table, select
+
+from liveclass.db.database import Reader, Statement, Tx
+from liveclass.db.records import Build, values_of
 from liveclass.db.tables import IdempotencyKeyRow
+from liveclass.db.types import utcnow
+
+KEYS: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
 
 
-async def find(db: Database, *, key: str, user_id: str) -> IdempotencyKeyRow | None:
-    async with db.transaction() as tx:
-        query = select(IdempotencyKeyRow).where(
-            IdempotencyKeyRow.key == key, IdempotencyKeyRow.user_id == user_id
-        )
-        return (await tx.orm.scalars(query)).one_or_none()
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The answer given to the first request with ``key`` from ``user_id``."""
+
+    key: str
+    user_id: str
+    request_hash: str
+    status_code: int
+    body: str
+    created_at: datetime
+
+
+_stored = Build(StoredResponse)
+_NEW = Statement.insert_new(KEYS, keys=tuple(KEYS.c.keys()))
+
+
+async def find(db: Reader, *, key: str, user_id: str) -> StoredResponse | None:
+    query = select(KEYS).where(KEYS.c.key == key, KEYS.c.user_id == user_id)
+    return _stored.maybe(await db.one(query))
 
 
 async def remember(
-    db: Database, *, key: str, user_id: str, request_hash: str, status_code: int, body: str
-) -> None:
-    try:
-        async with db.transaction() as tx:
-            tx.orm.add(
-                IdempotencyKeyRow(
-                    key=key,
-                    user_id=user_id,
-                    request_hash=request_hash,
-                    status_code=status_code,
-                    body=body,
-                )
-            )
-    except IntegrityError:
-        # A concurrent request with the same key stored its answer first; it is the same
-        # create-or-get outcome, so there is nothing more to keep.
-        pass
+    tx: Tx, *, key: str, user_id: str, request_hash: str, status_code: int, body: str
+) -> bool:
+    """Keep the answer; False when a concurrent request with the same key stored its answer
+    first (the same create-or-get outcome, so there is nothing more to keep)."""
+    stored = StoredResponse(key, user_id, request_hash, status_code, body, utcnow())
+    return bool(await tx.run(_NEW, values_of(stored)))

@@ -1,15 +1,21 @@
-"""Queries over polls, their named answers, and the ballots and counts of anonymous polls."""
+"""Polls, their named answers, and the ballots and counts of anonymous polls.
+
+A poll leaves here as a frozen ``PollRecord``; its status changes only through ``move``
+(the domain's transition check, then an UPDATE conditional on the status it moves from).
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, func, insert, select, update
 
-from liveclass.db.database import Transaction
+from liveclass.db.database import Reader, Statement, Tx
+from liveclass.db.records import Build, values_of
 from liveclass.db.tables import (
     ParticipantRow,
     PollAnswerRow,
@@ -18,7 +24,45 @@ from liveclass.db.tables import (
     PollRow,
 )
 from liveclass.db.types import utcnow
-from liveclass.domain.polls import PollSpec, PollStatus
+from liveclass.domain.errors import InvalidState
+from liveclass.domain.polls import PollSpec, PollStatus, check_poll_transition
+
+POLLS: Table = PollRow.__table__  # type: ignore[assignment]
+ANSWERS: Table = PollAnswerRow.__table__  # type: ignore[assignment]
+BALLOTS: Table = PollBallotRow.__table__  # type: ignore[assignment]
+COUNTS: Table = PollCountRow.__table__  # type: ignore[assignment]
+PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """A poll or quiz; ``options`` are ``[{id, text}]``, ``correct`` option ids."""
+
+    id: uuid.UUID
+    session_id: uuid.UUID
+    question: str
+    options: list[dict[str, str]]
+    multiple: bool
+    anonymous: bool
+    quiz: bool
+    correct: list[str]
+    status: PollStatus
+    results_visible: bool
+    created_by: str
+    created_at: datetime
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRecord:
+    """One person's answer to a named poll."""
+
+    poll_id: uuid.UUID
+    participant_id: uuid.UUID
+    options: list[str]
+    correct: bool | None
+    answered_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +79,30 @@ class NamedAnswer:
     correct: bool | None
 
 
+@dataclass(frozen=True, slots=True)
+class QuizScore:
+    correct: int
+    answered: int
+
+
+_poll = Build(PollRecord)
+_NAMES = tuple(POLLS.c.keys())
+_INSERT_POLL = Statement.of(insert(POLLS), keys=_NAMES)
+_INSERT_COUNT = Statement.of(insert(COUNTS), keys=("poll_id", "option_id", "votes"))
+_NEW_ANSWER = Statement.insert_new(
+    ANSWERS, keys=("poll_id", "participant_id", "options", "correct", "answered_at")
+)
+_NEW_BALLOT = Statement.insert_new(BALLOTS, keys=("poll_id", "voter_key"))
+
+
+# -- polls -------------------------------------------------------------------------------------
+
+
 async def insert_poll(
-    tx: Transaction, *, session_id: uuid.UUID, spec: PollSpec, created_by: str
-) -> PollRow:
-    row = PollRow(
+    tx: Tx, *, session_id: uuid.UUID, spec: PollSpec, created_by: str
+) -> PollRecord:
+    """A new draft; an anonymous one with a zero count per option."""
+    poll = PollRecord(
         id=uuid.uuid4(),
         session_id=session_id,
         question=spec.question,
@@ -47,44 +111,71 @@ async def insert_poll(
         anonymous=spec.anonymous,
         quiz=spec.quiz,
         correct=list(spec.correct),
-        status=PollStatus.DRAFT.value,
+        status=PollStatus.DRAFT,
         results_visible=spec.results_visible,
         created_by=created_by,
         created_at=utcnow(),
+        opened_at=None,
+        closed_at=None,
     )
-    tx.orm.add(row)
-    await tx.orm.flush()  # the counts refer to it; without relationships nothing orders the inserts
+    await tx.run(_INSERT_POLL, values_of(poll))
     if spec.anonymous:
-        tx.orm.add_all(PollCountRow(poll_id=row.id, option_id=o.id, votes=0) for o in spec.options)
-        await tx.orm.flush()
-    return row
+        for option in spec.options:
+            await tx.run(_INSERT_COUNT, {"poll_id": poll.id, "option_id": option.id, "votes": 0})
+    return poll
 
 
 async def get_poll(
-    tx: Transaction, *, session_id: uuid.UUID, poll_id: uuid.UUID, for_update: bool = False
-) -> PollRow | None:
-    query = select(PollRow).where(PollRow.id == poll_id, PollRow.session_id == session_id)
+    db: Reader, *, session_id: uuid.UUID, poll_id: uuid.UUID, for_update: bool = False
+) -> PollRecord | None:
+    query = select(POLLS).where(POLLS.c.id == poll_id, POLLS.c.session_id == session_id)
     if for_update:
         query = query.with_for_update()
-    return (await tx.orm.scalars(query)).one_or_none()
+    return _poll.maybe(await db.one(query))
 
 
-async def session_polls(tx: Transaction, *, session_id: uuid.UUID) -> list[PollRow]:
+async def session_polls(db: Reader, *, session_id: uuid.UUID) -> list[PollRecord]:
     query = (
-        select(PollRow)
-        .where(PollRow.session_id == session_id)
-        .order_by(PollRow.created_at, PollRow.id)
+        select(POLLS)
+        .where(POLLS.c.session_id == session_id)
+        .order_by(POLLS.c.created_at, POLLS.c.id)
     )
-    return list(await tx.orm.scalars(query))
+    return [_poll(row) for row in await db.all(query)]
 
 
-async def has_polls(tx: Transaction, *, session_id: uuid.UUID) -> bool:
-    found = await tx.orm.scalar(select(PollRow.id).where(PollRow.session_id == session_id).limit(1))
+async def has_polls(db: Reader, *, session_id: uuid.UUID) -> bool:
+    found = await db.value(select(POLLS.c.id).where(POLLS.c.session_id == session_id).limit(1))
     return found is not None
 
 
+async def move(tx: Tx, *, poll: PollRecord, to: PollStatus) -> PollRecord:
+    """Move ``poll`` to ``to`` (``draft -> open -> closed``) and stamp when; the poll as it
+    is now. Refused when the step is not legal, or when the poll left ``poll.status``
+    since it was read."""
+    check_poll_transition(poll.status, to)
+    stamp = "opened_at" if to is PollStatus.OPEN else "closed_at"
+    changes: dict[str, Any] = {"status": to.value, stamp: utcnow()}
+    moved = await tx.run(
+        update(POLLS)
+        .where(POLLS.c.id == poll.id, POLLS.c.status == poll.status.value)
+        .values(changes)
+    )
+    if not moved:
+        raise InvalidState(f"The poll is no longer {poll.status.value}; it cannot become {to}.")
+    return replace(poll, status=to, **{stamp: changes[stamp]})
+
+
+async def show_results(tx: Tx, *, poll: PollRecord, visible: bool) -> PollRecord:
+    """Publish (or hide again) the poll's results to the students."""
+    await tx.run(update(POLLS).where(POLLS.c.id == poll.id).values(results_visible=visible))
+    return replace(poll, results_visible=visible)
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
 async def save_answer(
-    tx: Transaction,
+    tx: Tx,
     *,
     poll_id: uuid.UUID,
     participant_id: uuid.UUID,
@@ -92,101 +183,80 @@ async def save_answer(
     correct: bool | None,
 ) -> None:
     """A named answer, replacing the participant's previous one."""
-    found = await tx.orm.get(PollAnswerRow, (poll_id, participant_id))
-    if found is None:
-        tx.orm.add(
-            PollAnswerRow(
-                poll_id=poll_id,
-                participant_id=participant_id,
-                options=list(options),
-                correct=correct,
-                answered_at=utcnow(),
-            )
-        )
+    answer = AnswerRecord(poll_id, participant_id, list(options), correct, utcnow())
+    if await tx.run(_NEW_ANSWER, values_of(answer)):
         return
-    found.options, found.correct, found.answered_at = list(options), correct, utcnow()
+    await tx.run(
+        update(ANSWERS)
+        .where(ANSWERS.c.poll_id == poll_id, ANSWERS.c.participant_id == participant_id)
+        .values(options=answer.options, correct=correct, answered_at=answer.answered_at)
+    )
 
 
-async def add_ballot(
-    tx: Transaction, *, poll_id: uuid.UUID, voter_key: str, options: Sequence[str]
-) -> bool:
+async def add_ballot(tx: Tx, *, poll_id: uuid.UUID, voter_key: str, options: Sequence[str]) -> bool:
     """Count an anonymous vote; False when this voter key has voted already."""
-    try:
-        async with tx.orm.begin_nested():
-            tx.orm.add(PollBallotRow(poll_id=poll_id, voter_key=voter_key))
-    except IntegrityError:
+    if not await tx.run(_NEW_BALLOT, {"poll_id": poll_id, "voter_key": voter_key}):
         return False
     # one statement per vote: concurrent votes add up without reading the counts first
-    await tx.orm.execute(
-        update(PollCountRow)
-        .where(PollCountRow.poll_id == poll_id, PollCountRow.option_id.in_(list(options)))
-        .values(votes=PollCountRow.votes + 1)
+    await tx.run(
+        update(COUNTS)
+        .where(COUNTS.c.poll_id == poll_id, COUNTS.c.option_id.in_(list(options)))
+        .values(votes=COUNTS.c.votes + 1)
     )
     return True
 
 
-async def ballot_keys(tx: Transaction, *, poll_id: uuid.UUID) -> set[str]:
-    rows = await tx.orm.scalars(
-        select(PollBallotRow.voter_key).where(PollBallotRow.poll_id == poll_id)
-    )
-    return set(rows)
+async def ballot_keys(db: Reader, *, poll_id: uuid.UUID) -> set[str]:
+    rows = await db.all(select(BALLOTS.c.voter_key).where(BALLOTS.c.poll_id == poll_id))
+    return {row["voter_key"] for row in rows}
 
 
-async def results(tx: Transaction, *, poll: PollRow) -> Results:
+async def results(db: Reader, *, poll: PollRecord) -> Results:
     counts = {o["id"]: 0 for o in poll.options}
     if poll.anonymous:
-        rows = await tx.orm.execute(
-            select(PollCountRow.option_id, PollCountRow.votes).where(
-                PollCountRow.poll_id == poll.id
-            )
+        rows = await db.all(
+            select(COUNTS.c.option_id, COUNTS.c.votes).where(COUNTS.c.poll_id == poll.id)
         )
-        counts.update({option: int(votes) for option, votes in rows.all()})
-        voters = await tx.orm.scalar(
-            select(func.count()).select_from(PollBallotRow).where(PollBallotRow.poll_id == poll.id)
+        counts.update({row["option_id"]: int(row["votes"]) for row in rows})
+        voters = await db.value(
+            select(func.count()).select_from(BALLOTS).where(BALLOTS.c.poll_id == poll.id)
         )
         return Results(int(voters or 0), counts)
-    chosen = await tx.orm.scalars(
-        select(PollAnswerRow.options).where(PollAnswerRow.poll_id == poll.id)
-    )
-    total = 0
-    for options in chosen:
-        total += 1
-        for option in options:
+    chosen = await db.all(select(ANSWERS.c.options).where(ANSWERS.c.poll_id == poll.id))
+    for row in chosen:
+        for option in row["options"]:
             counts[option] = counts.get(option, 0) + 1
-    return Results(total, counts)
+    return Results(len(chosen), counts)
 
 
-async def named_answers(tx: Transaction, *, poll_id: uuid.UUID) -> list[NamedAnswer]:
-    rows = await tx.orm.execute(
+async def named_answers(db: Reader, *, poll_id: uuid.UUID) -> list[NamedAnswer]:
+    rows = await db.all(
         select(
-            PollAnswerRow.participant_id,
-            ParticipantRow.name,
-            PollAnswerRow.options,
-            PollAnswerRow.correct,
+            ANSWERS.c.participant_id,
+            PARTICIPANTS.c.name,
+            ANSWERS.c.options,
+            ANSWERS.c.correct,
         )
-        .join(ParticipantRow, ParticipantRow.id == PollAnswerRow.participant_id)
-        .where(PollAnswerRow.poll_id == poll_id)
-        .order_by(PollAnswerRow.answered_at, PollAnswerRow.participant_id)
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == ANSWERS.c.participant_id)
+        .where(ANSWERS.c.poll_id == poll_id)
+        .order_by(ANSWERS.c.answered_at, ANSWERS.c.participant_id)
     )
-    return [NamedAnswer(pid, name, list(options), correct) for pid, name, options, correct in rows]
+    return [
+        NamedAnswer(row["participant_id"], row["name"], list(row["options"]), row["correct"])
+        for row in rows
+    ]
 
 
-@dataclass(frozen=True, slots=True)
-class QuizScore:
-    correct: int
-    answered: int
-
-
-async def quiz_scores(tx: Transaction, *, session_id: uuid.UUID) -> dict[uuid.UUID, QuizScore]:
+async def quiz_scores(db: Reader, *, session_id: uuid.UUID) -> dict[uuid.UUID, QuizScore]:
     """Per participant: right answers and answers given, over the session's named quizzes."""
-    rows = await tx.orm.execute(
+    rows = await db.all(
         select(
-            PollAnswerRow.participant_id,
-            func.count().filter(PollAnswerRow.correct.is_(True)),
-            func.count(),
+            ANSWERS.c.participant_id,
+            func.count().filter(ANSWERS.c.correct.is_(True)).label("right"),
+            func.count().label("given"),
         )
-        .join(PollRow, PollRow.id == PollAnswerRow.poll_id)
-        .where(PollRow.session_id == session_id, PollRow.quiz.is_(True))
-        .group_by(PollAnswerRow.participant_id)
+        .join(POLLS, POLLS.c.id == ANSWERS.c.poll_id)
+        .where(POLLS.c.session_id == session_id, POLLS.c.quiz.is_(True))
+        .group_by(ANSWERS.c.participant_id)
     )
-    return {pid: QuizScore(int(right), int(given)) for pid, right, given in rows}
+    return {row["participant_id"]: QuizScore(int(row["right"]), int(row["given"])) for row in rows}

@@ -17,10 +17,11 @@ from datetime import timedelta
 
 import httpx
 
+from liveclass.config import Settings
 from liveclass.db import outbox
+from liveclass.db.database import Database
 from liveclass.db.tables import OutboxEventRow
 from liveclass.db.types import utcnow
-from liveclass.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -57,19 +58,39 @@ def _body(event: OutboxEventRow) -> bytes:
 
 
 class WebhookSender:
-    def __init__(self, services: Services, client: httpx.AsyncClient | None = None) -> None:
-        settings = services.settings
-        assert settings.webhook_url is not None and settings.webhook_secret is not None
-        self._services = services
-        self._url = settings.webhook_url
-        self._secret = settings.webhook_secret.get_secret_value()
-        self._max_attempts = settings.webhook_max_attempts
+    def __init__(
+        self,
+        db: Database,
+        *,
+        url: str,
+        secret: str,
+        max_attempts: int,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._db = db
+        self._url = url
+        self._secret = secret
+        self._max_attempts = max_attempts
         self._client = client or httpx.AsyncClient(timeout=10.0)
+
+    @classmethod
+    def from_settings(
+        cls, db: Database, settings: Settings, client: httpx.AsyncClient | None = None
+    ) -> WebhookSender:
+        """The sender ``WEBHOOK_URL``, ``WEBHOOK_SECRET`` and ``WEBHOOK_MAX_ATTEMPTS`` say."""
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        return cls(
+            db,
+            url=settings.webhook_url,
+            secret=settings.webhook_secret.get_secret_value(),
+            max_attempts=settings.webhook_max_attempts,
+            client=client,
+        )
 
     async def deliver_due(self) -> int:
         """One pass over due events; returns how many were delivered."""
         delivered = 0
-        async with self._services.db.transaction() as tx:
+        async with self._db.transaction() as tx:
             events = await outbox.due_events(tx, now=utcnow(), limit=BATCH)
             for event in events:
                 if await self._post(event):

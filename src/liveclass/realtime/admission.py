@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from liveclass.auth.issued import AccessClaims
-from liveclass.control import polls as poll_control
-from liveclass.control.participants import check_access
 from liveclass.db.seats import get_participant
 from liveclass.db.sessions import SessionRecord, get_session
 from liveclass.domain.errors import DomainError, Unauthorized
 from liveclass.domain.lifecycle import SessionStatus
 from liveclass.domain.participants import ParticipantStatus
+from liveclass.domain.poll_views import Viewer
 from liveclass.domain.roles import Action, Permissions, Role
 from liveclass.realtime.connection import Connection, ConnectionState, Kind
 from liveclass.realtime.errors import CloseError
@@ -29,6 +28,7 @@ from liveclass.realtime.presence import Presence
 from liveclass.realtime.protocol import CloseCode, encode
 from liveclass.realtime.ratelimit import TokenBucket
 from liveclass.realtime.room import Room
+from liveclass.realtime.use_cases import ClassroomUseCases
 
 if TYPE_CHECKING:
     from liveclass.services import Services
@@ -60,8 +60,15 @@ class Entrant:
 
 
 class Admission:
-    def __init__(self, services: Services, fanout: Fanout, presence: Presence) -> None:
+    def __init__(
+        self,
+        services: Services,
+        use_cases: ClassroomUseCases,
+        fanout: Fanout,
+        presence: Presence,
+    ) -> None:
         self.services = services
+        self.use_cases = use_cases
         self.fanout = fanout
         self.presence = presence
 
@@ -110,7 +117,7 @@ class Admission:
             raise _no_session()
         try:
             # The same rule as the token refresh endpoint, so both refuse the same people.
-            check_access(session, row, claims)
+            self.use_cases.check_access(session, row, claims)
         except DomainError as exc:
             raise CloseError(
                 _CLOSE_CODE_FOR.get(exc.status, CloseCode.FORBIDDEN), exc.code, exc.detail
@@ -206,11 +213,8 @@ class Admission:
         """The polls a joined socket is shown, each with its own answer."""
         if not room.has_polls or not conn.sees_polls:
             return []
-        moderator = conn.may(Action.RUN_POLLS)
-        async with self.services.db.transaction() as tx:
-            states = await poll_control.welcome_states(tx, conn.session_id, moderator=moderator)
-        viewer = poll_control.Viewer(moderator, conn.participant_id)
-        return [poll_control.for_audience(self.services, state, viewer) for state in states]
+        viewer = Viewer(conn.may(Action.RUN_POLLS), conn.participant_id)
+        return await self.use_cases.welcome_polls(conn.session_id, viewer)
 
     def _welcome(
         self,

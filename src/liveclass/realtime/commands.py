@@ -12,8 +12,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from liveclass.control import participants as participant_control
-from liveclass.control import sessions as session_control
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import DomainError
 from liveclass.domain.locks import Lock
@@ -163,22 +161,22 @@ def _check_media_locks(hub: Hub, conn: Connection, state: p.MediaState) -> None:
 
 async def _control(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
     """Host controls run the same use cases as the REST API, with the same rules."""
-    services, sid = hub.services, conn.session_id
+    use_cases, sid = hub.use_cases, conn.session_id
     actor = Actor(user_id=conn.user_id, name=conn.name)
     try:
         match message:
             case p.Kick(participant_id=target):
-                await participant_control.kick(services, actor, sid, target)
+                await use_cases.kick(actor, sid, target)
             case p.ChangeRole(participant_id=target, role=role):
-                await participant_control.change_role(services, actor, sid, target, role)
+                await use_cases.change_role(actor, sid, target, role)
             case p.Admit(participant_id=target, admit=admit):
-                await participant_control.admit(services, actor, sid, target, admit=admit)
+                await use_cases.admit(actor, sid, target, admit=admit)
             case p.StartSession():
-                await session_control.start_session(services, actor, sid)
+                await use_cases.start_session(actor, sid)
             case p.EndSession():
-                await session_control.end_session(services, actor, sid)
+                await use_cases.end_session(actor, sid)
             case p.Leave():
                 # The classroom holds no platform token; its socket speaks for the person.
-                await participant_control.leave(services, actor, sid)
+                await use_cases.leave(actor, sid)
     except DomainError as exc:
         raise UserError(exc.code, exc.detail) from exc

@@ -36,6 +36,7 @@ from liveclass.realtime.node_messages import (
 from liveclass.realtime.presence import Presence
 from liveclass.realtime.room import Room
 from liveclass.realtime.room_events import BusRoomEvents
+from liveclass.realtime.use_cases import ClassroomUseCases
 
 if TYPE_CHECKING:
     from liveclass.services import Services
@@ -47,13 +48,16 @@ def default_node_id(port: int) -> str:
 
 
 class Hub:
-    def __init__(self, services: Services, bus: Bus, *, node_id: str) -> None:
+    def __init__(
+        self, services: Services, bus: Bus, *, node_id: str, use_cases: ClassroomUseCases
+    ) -> None:
         self.services = services
+        self.use_cases = use_cases
         self.node_id = node_id
         self.rooms: dict[uuid.UUID, Room] = {}
         self.fanout = Fanout(bus, self.rooms)
         self.presence = Presence(services, self.fanout, self.rooms, node_id=node_id)
-        self.admission = Admission(services, self.fanout, self.presence)
+        self.admission = Admission(services, use_cases, self.fanout, self.presence)
         self.events = BusRoomEvents(services, self.fanout)
 
     # -- lifecycle of the node ---------------------------------------------------------

@@ -80,7 +80,7 @@ class Presence:
         state = await classroom.get_state(tx, session_id=room.session_id)
         room.locks, room.timer = Locks.of(state.locks), Timer.of(state.timer)
         queue = await classroom.hand_queue(tx, session_id=room.session_id)
-        room.hands = {str(pid): at.isoformat() for pid, at in queue}
+        room.hands = {str(h.participant_id): h.raised_at.isoformat() for h in queue}
         room.has_polls = await poll_queries.has_polls(tx, session_id=room.session_id)
 
     # -- arrivals and departures ---------------------------------------------------------

@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from liveclass.control import polls as poll_control
 from liveclass.db import classroom
 from liveclass.db.seats import get_participant
+from liveclass.domain.poll_views import Rendering
 from liveclass.domain.roles import Action, Permissions, Role
 from liveclass.realtime.connection import Connection
 from liveclass.realtime.fanout import Fanout
@@ -33,6 +33,9 @@ class BusRoomEvents:
     def __init__(self, services: Services, fanout: Fanout) -> None:
         self.services = services
         self.fanout = fanout
+        secret = services.settings.secret_key
+        assert secret is not None  # Settings refuses to load without it
+        self._secret = secret.get_secret_value()
 
     # -- published (called by control after a commit) ------------------------------------
 
@@ -52,7 +55,7 @@ class BusRoomEvents:
         """Someone who left or was removed has no hand up any more."""
         async with self.services.db.transaction() as tx:
             queue = await classroom.hand_queue(tx, session_id=session_id)
-            if all(pid != participant_id for pid, _ in queue):
+            if all(h.participant_id != participant_id for h in queue):
                 return
             await classroom.lower_hand(tx, session_id=session_id, participant_id=participant_id)
         payload = {
@@ -60,7 +63,7 @@ class BusRoomEvents:
             "participant_id": str(participant_id),
             "raised": False,
             "raised_at": None,
-            "queue": [str(pid) for pid, _ in queue if pid != participant_id],
+            "queue": [str(h.participant_id) for h in queue if h.participant_id != participant_id],
         }
         await self.fanout.deliver(session_id, payload)
 
@@ -150,7 +153,7 @@ class BusRoomEvents:
         state = message.state
         everyone = message.everyone and state["poll"]["status"] != "draft"
         answered = (state.get("answered") or {}).get("participant_id")
-        rendering = poll_control.Rendering(self.services, state)
+        rendering = Rendering(self._secret, state)
         # most recipients see the same thing (a student who has not answered): encode it once
         texts: dict[tuple[bool, str], str] = {}
         for conn in room.audience(to=None, exclude=None, moderators_only=False):

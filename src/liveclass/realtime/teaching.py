@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from liveclass.control import polls
 from liveclass.db import classroom
 from liveclass.domain.errors import DomainError, Invalid
 from liveclass.domain.locks import Lock, is_student
@@ -71,26 +70,26 @@ async def handle(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
 
 
 async def _handle(hub: Hub, conn: Connection, message: p.ClientMessage) -> None:
-    services, sid = hub.services, conn.session_id
+    use_cases, sid = hub.use_cases, conn.session_id
     match message:
         case p.PollCreate():
             require(conn, Action.RUN_POLLS)
-            await polls.create(
-                services, sid, _draft(message), created_by=conn.user_id, open_now=message.open
+            await use_cases.create_poll(
+                sid, _draft(message), created_by=conn.user_id, open_now=message.open
             )
         case p.PollOpen(poll_id=poll_id):
             require(conn, Action.RUN_POLLS)
-            await polls.open_poll(services, sid, poll_id)
+            await use_cases.open_poll(sid, poll_id)
         case p.PollClose(poll_id=poll_id):
             require(conn, Action.RUN_POLLS)
-            await polls.close_poll(services, sid, poll_id)
+            await use_cases.close_poll(sid, poll_id)
         case p.PollPublish(poll_id=poll_id, visible=visible):
             require(conn, Action.RUN_POLLS)
-            await polls.publish(services, sid, poll_id, visible=visible)
+            await use_cases.publish_poll(sid, poll_id, visible=visible)
         case p.PollAnswer(poll_id=poll_id, options=options):
             require(conn, Action.ANSWER_POLL)
-            await polls.answer(
-                services, sid, poll_id, participant_id=conn.participant_id, chosen=options
+            await use_cases.answer_poll(
+                sid, poll_id, participant_id=conn.participant_id, chosen=options
             )
         case p.Reaction(emoji=emoji):
             await _reaction(hub, conn, emoji)
@@ -183,7 +182,7 @@ async def hand(hub: Hub, conn: Connection, raised: bool, target: uuid.UUID | Non
             "participant_id": str(pid),
             "raised": raised,
             "raised_at": raised_at.isoformat() if raised_at else None,
-            "queue": [str(q) for q, _ in queue],
+            "queue": [str(h.participant_id) for h in queue],
         },
     )
 

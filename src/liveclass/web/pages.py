@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from liveclass.api.deps import ServicesDep
+from liveclass.app_state import ServicesDep
 from liveclass.config import Settings
 from liveclass.db.sessions import SessionFilter, ShownSession, session_page
 
