@@ -26,6 +26,11 @@ class Base(DeclarativeBase):
     pass
 
 
+# Every table's metadata (the migrations compare against it): a module defining a table of
+# its own (``Table(name, metadata, ...)``) puts it here.
+metadata = Base.metadata
+
+
 class LiveSessionRow(Base):
     __tablename__ = "live_sessions"
 
