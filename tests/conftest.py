@@ -19,7 +19,7 @@ from liveclass.app import create_app
 from liveclass.auth.platform import mint_platform_token
 from liveclass.config import Settings
 from liveclass.db.migrate import upgrade
-from liveclass.db.tables import Base
+from liveclass.db.tables import metadata
 from tests.support.servers import postgres_server, redis_server
 from tests.support.webhooks import Receiver, webhook_receiver
 
@@ -63,7 +63,7 @@ def redis_url() -> Iterator[str]:
 
 async def _truncate(url: str) -> None:
     engine = create_async_engine(url)
-    names = ", ".join(t.name for t in reversed(Base.metadata.sorted_tables))
+    names = ", ".join(t.name for t in reversed(metadata.sorted_tables))
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {names} CASCADE"))
     await engine.dispose()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal, select, text
 
 from liveclass.db import database
 from liveclass.db.database import Database
@@ -36,14 +36,25 @@ async def _terminate_others(database_url: str) -> int:
 async def test_a_connection_the_server_closed_is_not_handed_out(postgres_url: str) -> None:
     db = Database(postgres_url)
     try:
-        async with db.engine.connect() as conn:  # one pooled connection, idle afterwards
-            assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
+        async with db.transaction() as tx:  # one pooled connection, idle afterwards
+            assert await tx.value(select(literal(1))) == 1
         assert await _terminate_others(postgres_url) >= 1
         await asyncio.sleep(0.2)  # the event loop reads the server's goodbye
-        async with db.engine.connect() as conn:
-            assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
-        async with db.engine.begin() as conn:
-            assert (await conn.exec_driver_sql("SELECT 1")).scalar() == 1
+        async with db.transaction() as tx:
+            assert await tx.value(select(literal(1))) == 1
+        await db.ping()
+    finally:
+        await db.close()
+
+
+async def test_postgresql_statements_all_go_through_one_pool(postgres_url: str) -> None:
+    """Readers and transactions share the DriverPool: the engine opens no connection."""
+    db = Database(postgres_url)
+    try:
+        async with db.reader() as conn, db.transaction() as tx:
+            assert conn.driver is not None and tx.driver is not None
+            assert conn.driver is not tx.driver
+        assert db.engine.pool.status() == "NullPool"
     finally:
         await db.close()
 
@@ -64,7 +75,7 @@ async def test_the_hot_paths_get_no_connection_the_server_closed(postgres_url: s
             assert await conn.driver.fetchval("SELECT pg_backend_pid()") not in before
         assert await _terminate_others(postgres_url) >= 1
         await asyncio.sleep(0.2)
-        async with db.writer() as tx:
+        async with db.transaction() as tx:
             assert tx.driver is not None
             assert await tx.driver.fetchval("SELECT pg_backend_pid()") not in before
     finally:
@@ -169,14 +180,14 @@ async def test_a_failed_transaction_rolls_back_and_keeps_its_connection(postgres
         pid = await _pid(db)
 
         async def fail() -> None:
-            async with db.writer() as tx:
+            async with db.transaction() as tx:
                 assert tx.driver is not None
                 await tx.driver.execute("CREATE TEMPORARY TABLE t (x int)")
                 raise LookupError  # e.g. the session is full
 
         with pytest.raises(LookupError):
             await fail()
-        async with db.writer() as tx:
+        async with db.transaction() as tx:
             assert tx.driver is not None
             assert await tx.driver.fetchval("SELECT pg_backend_pid()") == pid
             assert await tx.driver.fetchval("SELECT to_regclass('pg_temp.t')") is None

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from liveclass.control.sessions import expire_overdue
 from liveclass.db import attendance
-from liveclass.db.tables import LiveSessionRow
+from liveclass.db.tables import SESSIONS
 from liveclass.db.types import utcnow
 from liveclass.services import Services
 from tests.api.helpers import join, live_session
@@ -20,10 +20,14 @@ from tests.conftest import Platform
 
 async def _move_slot_into_past(services: Services, session_id: str) -> None:
     async with services.db.transaction() as tx:
-        await tx.orm.execute(
-            update(LiveSessionRow)
-            .where(LiveSessionRow.id == uuid.UUID(session_id))
-            .values(scheduled_at=utcnow() - timedelta(hours=3), duration_minutes=60)
+        await tx.run(
+            update(SESSIONS)
+            .where(SESSIONS.c.id == uuid.UUID(session_id))
+            .values(
+                scheduled_at=utcnow() - timedelta(hours=3),
+                duration_minutes=60,
+                updated_at=utcnow(),
+            )
         )
 
 

@@ -13,13 +13,13 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from liveclass.db.migrate import alembic_config
-from liveclass.db.tables import Base
+from liveclass.db.tables import metadata
 from tests.api.helpers import join, live_session
 from tests.conftest import Platform
 
 
 def _inspect(conn: Connection) -> tuple[list[Any], set[tuple[str, ...]]]:
-    differences = list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+    differences = list(compare_metadata(MigrationContext.configure(conn), metadata))
     indexes = {tuple(i["column_names"]) for i in inspect(conn).get_indexes("participants")}
     return differences, indexes  # type: ignore[return-value]
 

@@ -16,8 +16,7 @@ from sqlalchemy import func, select, update
 from liveclass.db import seats as queries
 from liveclass.db.database import Database
 from liveclass.db.seats import ParticipantRecord
-from liveclass.db.sessions import SESSIONS
-from liveclass.db.tables import ParticipantRow
+from liveclass.db.tables import PARTICIPANTS, SESSIONS
 from liveclass.domain.roles import PUBLISHING_ROLES, SEATED_ROLES, Role
 from liveclass.domain.seats import SeatRule
 from tests.api.helpers import join, live_session, newcomer
@@ -41,7 +40,7 @@ async def _counters(db: Database, session_id: uuid.UUID) -> dict[str, int]:
 
 
 async def _actual(db: Database, session_id: uuid.UUID) -> dict[str, int]:
-    p = ParticipantRow
+    p = PARTICIPANTS.c
     joined = select(func.count()).where(p.session_id == session_id, p.status == "joined")
     async with db.reader() as conn:
         return {

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from liveclass.db import attendance
-from liveclass.db.tables import AttendanceIntervalRow
+from liveclass.db.tables import ATTENDANCE_INTERVALS
 from liveclass.db.types import utcnow
 from liveclass.services import Services
 from tests.api.helpers import create_session, join, live_session
@@ -35,11 +35,10 @@ async def _connect(
             participant_id=uuid.UUID(participant_id),
             connection_id=connection,
         )
-        await tx.orm.flush()
     async with services.db.transaction() as tx:
-        await tx.orm.execute(
-            update(AttendanceIntervalRow)
-            .where(AttendanceIntervalRow.connection_id == connection)
+        await tx.run(
+            update(ATTENDANCE_INTERVALS)
+            .where(ATTENDANCE_INTERVALS.c.connection_id == connection)
             .values(started_at=utcnow() - timedelta(minutes=minutes_ago))
         )
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from liveclass.config import Settings
-from liveclass.db.tables import OutboxEventRow
+from liveclass.db.tables import OUTBOX_EVENTS
 from liveclass.db.types import utcnow
 from liveclass.notify.webhooks import WebhookSender, verify
 from liveclass.services import build_services
@@ -68,14 +68,14 @@ async def test_failed_delivery_is_retried_later(
     try:
         assert await sender.deliver_due() == 0
         async with services.db.transaction() as tx:
-            row = (await tx.orm.scalars(select(OutboxEventRow))).one()
-            assert row.attempts == 1
-            assert row.last_error == "HTTP 503"
-            assert row.delivered_at is None
-            assert row.next_attempt_at > utcnow()
+            [row] = await tx.all(select(OUTBOX_EVENTS))
+            assert row["attempts"] == 1
+            assert row["last_error"] == "HTTP 503"
+            assert row["delivered_at"] is None
+            assert row["next_attempt_at"] > utcnow()
         assert await sender.deliver_due() == 0  # not due yet: backoff holds it back
         async with services.db.transaction() as tx:  # let the backoff pass
-            await tx.orm.execute(update(OutboxEventRow).values(next_attempt_at=utcnow()))
+            await tx.run(update(OUTBOX_EVENTS).values(next_attempt_at=utcnow()))
         assert await sender.deliver_due() == 1
     finally:
         await sender.close()

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from liveclass.db.database import Database
-from liveclass.db.tables import AttendanceIntervalRow
+from liveclass.db.tables import ATTENDANCE_INTERVALS
 from tests.realtime.conftest import Classroom, eventually
 
 
@@ -16,12 +16,12 @@ async def _intervals(classroom: Classroom, pid: str) -> list[tuple[datetime, dat
     db = Database(classroom.node.settings.database_url)
     try:
         async with db.transaction() as tx:
-            rows = await tx.orm.execute(
-                select(AttendanceIntervalRow.started_at, AttendanceIntervalRow.ended_at)
-                .where(AttendanceIntervalRow.participant_id == uuid.UUID(pid))
-                .order_by(AttendanceIntervalRow.started_at)
+            rows = await tx.all(
+                select(ATTENDANCE_INTERVALS.c.started_at, ATTENDANCE_INTERVALS.c.ended_at)
+                .where(ATTENDANCE_INTERVALS.c.participant_id == uuid.UUID(pid))
+                .order_by(ATTENDANCE_INTERVALS.c.started_at)
             )
-            return [(start, end) for start, end in rows]
+            return [(row["started_at"], row["ended_at"]) for row in rows]
     finally:
         await db.close()
 

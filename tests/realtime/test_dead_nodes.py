@@ -11,18 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 
 from liveclass.db import nodes as node_records
 from liveclass.db.database import Database
 from liveclass.db.nodes import NodeRecord
-from liveclass.db.tables import AttendanceIntervalRow, LiveSessionRow
+from liveclass.db.tables import ATTENDANCE_INTERVALS, SESSIONS
 from liveclass.db.types import utcnow
 from tests.conftest import Platform
 from tests.realtime.conftest import Classroom, Peer, eventually
 from tests.realtime.processes import NodeProcess
 
-INTERVALS: Table = AttendanceIntervalRow.__table__  # type: ignore[assignment]
 Span = tuple[datetime, datetime | None]
 
 
@@ -68,8 +67,8 @@ class Records:
     async def spans_of_node(self, node_id: str) -> list[Span]:
         async with self.db.reader() as r:
             rows = await r.all(
-                select(INTERVALS.c.started_at, INTERVALS.c.ended_at).where(
-                    INTERVALS.c.node_id == node_id
+                select(ATTENDANCE_INTERVALS.c.started_at, ATTENDANCE_INTERVALS.c.ended_at).where(
+                    ATTENDANCE_INTERVALS.c.node_id == node_id
                 )
             )
             return [(row["started_at"], row["ended_at"]) for row in rows]
@@ -77,9 +76,9 @@ class Records:
     async def spans_of(self, pid: str) -> list[Span]:
         async with self.db.reader() as r:
             rows = await r.all(
-                select(INTERVALS.c.started_at, INTERVALS.c.ended_at)
-                .where(INTERVALS.c.participant_id == uuid.UUID(pid))
-                .order_by(INTERVALS.c.started_at)
+                select(ATTENDANCE_INTERVALS.c.started_at, ATTENDANCE_INTERVALS.c.ended_at)
+                .where(ATTENDANCE_INTERVALS.c.participant_id == uuid.UUID(pid))
+                .order_by(ATTENDANCE_INTERVALS.c.started_at)
             )
             return [(row["started_at"], row["ended_at"]) for row in rows]
 
@@ -98,8 +97,8 @@ class Records:
     async def move_slot_into_past(self, session_id: str) -> None:
         async with self.db.transaction() as tx:
             await tx.run(
-                update(LiveSessionRow)
-                .where(LiveSessionRow.id == uuid.UUID(session_id))
+                update(SESSIONS)
+                .where(SESSIONS.c.id == uuid.UUID(session_id))
                 .values(scheduled_at=utcnow() - timedelta(hours=3), duration_minutes=60)
             )
 

@@ -10,16 +10,14 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 from pydantic import ValidationError
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from liveclass.db import attendance
 from liveclass.db.migrate import alembic_config
-from liveclass.db.tables import AttendanceIntervalRow
+from liveclass.db.tables import ATTENDANCE_INTERVALS
 from liveclass.services import Services
 from tests.api.helpers import join, live_session
 from tests.conftest import Platform, make_settings
-
-INTERVALS: Table = AttendanceIntervalRow.__table__  # type: ignore[assignment]
 
 
 async def test_migration_0005_gives_existing_intervals_their_node(
@@ -41,7 +39,9 @@ async def test_migration_0005_gives_existing_intervals_their_node(
     await asyncio.to_thread(command.upgrade, config, "head")
 
     async with services.db.transaction() as tx:
-        rows = await tx.all(select(INTERVALS.c.connection_id, INTERVALS.c.node_id))
+        rows = await tx.all(
+            select(ATTENDANCE_INTERVALS.c.connection_id, ATTENDANCE_INTERVALS.c.node_id)
+        )
         nodes = {row["connection_id"]: row["node_id"] for row in rows}
     assert nodes == {"old-host:8000/4c0ffee": "old-host:8000", "no-node-in-it": ""}
 

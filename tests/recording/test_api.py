@@ -192,13 +192,14 @@ async def test_retention_deletes_files_and_rows(
     from sqlalchemy import update
 
     from liveclass.db import recordings
+    from liveclass.db.tables import RECORDINGS
 
     rec_id = uuid.UUID(rec["id"])
     async with services.db.transaction() as tx:
         found = await recordings.get(tx, recording_id=rec_id)
         assert found is not None
         older = found.started_at - timedelta(days=91)
-        table = recordings.RECORDINGS
+        table = RECORDINGS
         await tx.run(update(table).where(table.c.id == rec_id).values(started_at=older))
     assert await service.purge_expired(services.recorder) == 1
     assert not await services.recorder.storage.exists(f"{rec['id']}/class.webm")

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from liveclass.db import recordings
 from liveclass.db.recordings import RecordingRecord
+from liveclass.db.tables import RECORDINGS
 from liveclass.domain.actors import Actor
 from liveclass.domain.errors import InvalidState, NotFound
 from liveclass.domain.recordings import RecordingState
@@ -50,7 +51,7 @@ async def test_a_recording_reads_back_as_a_frozen_record_of_every_column(
     assert found.feed_keys == []
     assert found.started_at.tzinfo is not None
     names = {f.name for f in dataclasses.fields(RecordingRecord)}
-    assert names == {c.name for c in recordings.RECORDINGS.columns}
+    assert names == {c.name for c in RECORDINGS.columns}
     with pytest.raises(dataclasses.FrozenInstanceError):
         found.state = RecordingState.READY  # type: ignore[misc]
 

@@ -103,7 +103,7 @@ async def _rejoin(
         return None  # a role change moves the seat counters: the locked path counts
     now = replace(me, name=actor.name)
     if now != me:
-        async with services.db.writer() as tx:
+        async with services.db.transaction() as tx:
             if not await seats.seat_again(tx, me=now, was=me):
                 return None
     return await _admission(services, session, now)
@@ -114,7 +114,7 @@ async def _join_locked(
 ) -> Admission | None:
     """A first join (or a return after leaving, or out of the waiting room), under the
     session row lock so the seat rule and the new seat are one step."""
-    async with services.db.writer() as tx:
+    async with services.db.transaction() as tx:
         room = await seats.lock_room(tx, session_id=session_id, user_id=actor.user_id)
         if room is None:
             raise NotFound("No such session.", code="SESSION_NOT_FOUND")

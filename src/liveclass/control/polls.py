@@ -15,7 +15,7 @@ from liveclass.db import outbox
 from liveclass.db import polls as queries
 from liveclass.db import seats as participant_queries
 from liveclass.db import sessions as session_queries
-from liveclass.db.database import Reader, Transaction
+from liveclass.db.database import Reader, Tx
 from liveclass.db.polls import PollRecord
 from liveclass.domain.access import require_moderator, require_visible, role_in
 from liveclass.domain.actors import Actor
@@ -128,21 +128,27 @@ async def _step(
         poll = await queries.move(tx, poll=await _poll(tx, session_id, poll_id), to=target)
         state = await poll_state(tx, poll)
         if target is PollStatus.CLOSED:
-            outbox.record_event(
-                tx, "poll.closed", session_id=session_id, payload=_closed_event(session_id, state)
+            await outbox.add(
+                tx,
+                event_type="poll.closed",
+                session_id=session_id,
+                payload=_closed_event(session_id, state),
             )
     await services.room_events.poll_changed(session_id, state, everyone=True)
 
 
-async def close_open_polls(tx: Transaction, session_id: uuid.UUID) -> None:
+async def close_open_polls(tx: Tx, session_id: uuid.UUID) -> None:
     """The class is ending: its open polls close with it, each with its ``poll.closed``."""
     for poll in await queries.session_polls(tx, session_id=session_id):
         if poll.status != PollStatus.OPEN:
             continue
         closed = await queries.move(tx, poll=poll, to=PollStatus.CLOSED)
         state = await poll_state(tx, closed)
-        outbox.record_event(
-            tx, "poll.closed", session_id=session_id, payload=_closed_event(session_id, state)
+        await outbox.add(
+            tx,
+            event_type="poll.closed",
+            session_id=session_id,
+            payload=_closed_event(session_id, state),
         )
 
 
@@ -200,7 +206,7 @@ async def answer(
     await services.room_events.poll_changed(session_id, state, everyone=False)
 
 
-async def _poll(tx: Transaction, session_id: uuid.UUID, poll_id: uuid.UUID) -> PollRecord:
+async def _poll(tx: Tx, session_id: uuid.UUID, poll_id: uuid.UUID) -> PollRecord:
     poll = await queries.get_poll(tx, session_id=session_id, poll_id=poll_id, for_update=True)
     if poll is None:
         raise NotFound("No such poll in this session.", code="POLL_NOT_FOUND")
@@ -231,7 +237,7 @@ def _listed(poll: PollRecord, viewer: Viewer) -> bool:
     return viewer.moderator or poll.status != PollStatus.DRAFT
 
 
-async def rest_viewer(tx: Transaction, actor: Actor, session_id: uuid.UUID) -> Viewer:
+async def rest_viewer(tx: Tx, actor: Actor, session_id: uuid.UUID) -> Viewer:
     """The REST caller as a poll viewer; a stranger to a private session, or someone kicked,
     gets the answer of a missing session or a refusal."""
     session = await session_queries.get_session(tx, session_id=session_id)
@@ -248,7 +254,7 @@ async def rest_viewer(tx: Transaction, actor: Actor, session_id: uuid.UUID) -> V
     return Viewer(moderator, me.id if me else None)
 
 
-async def require_poll_runner(tx: Transaction, actor: Actor, session_id: uuid.UUID) -> None:
+async def require_poll_runner(tx: Tx, actor: Actor, session_id: uuid.UUID) -> None:
     session = await session_queries.get_session(tx, session_id=session_id)
     me = (
         await participant_queries.get_by_user(tx, session_id=session_id, user_id=actor.user_id)

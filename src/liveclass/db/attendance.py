@@ -6,14 +6,13 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Table, case, literal, select, update
+from sqlalchemy import ColumnElement, case, literal, select, update
 
 from liveclass.db.database import Reader, Tx
-from liveclass.db.tables import AttendanceIntervalRow
+from liveclass.db.tables import ATTENDANCE_INTERVALS
 from liveclass.db.types import UTCDateTime, utcnow
 
-INTERVALS: Table = AttendanceIntervalRow.__table__  # type: ignore[assignment]
-_A = INTERVALS.c
+_A = ATTENDANCE_INTERVALS.c
 
 
 async def open_interval(
@@ -25,7 +24,7 @@ async def open_interval(
     node_id: str = "",
 ) -> None:
     await tx.run(
-        INTERVALS.insert().values(
+        ATTENDANCE_INTERVALS.insert().values(
             id=uuid.uuid4(),
             session_id=session_id,
             participant_id=participant_id,
@@ -39,7 +38,9 @@ async def open_interval(
 
 async def _close(tx: Tx, which: ColumnElement[bool], at: datetime | None) -> None:
     await tx.run(
-        update(INTERVALS).where(which, _A.ended_at.is_(None)).values(ended_at=at or utcnow())
+        update(ATTENDANCE_INTERVALS)
+        .where(which, _A.ended_at.is_(None))
+        .values(ended_at=at or utcnow())
     )
 
 
@@ -66,7 +67,7 @@ async def close_node(tx: Tx, *, node_id: str, at: datetime) -> list[uuid.UUID]:
     if affected:
         started = _A.started_at
         await tx.run(
-            update(INTERVALS)
+            update(ATTENDANCE_INTERVALS)
             .where(*open_here)
             .values(ended_at=case((started > at, started), else_=literal(at, UTCDateTime())))
         )

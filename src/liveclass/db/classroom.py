@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import delete, select, update
 
 from liveclass.db.database import Reader, Statement, Tx
 from liveclass.db.records import Build, values_of
-from liveclass.db.tables import ClassroomStateRow, RaisedHandRow
+from liveclass.db.tables import CLASSROOM_STATE, RAISED_HANDS
 from liveclass.db.types import utcnow
-
-STATES: Table = ClassroomStateRow.__table__  # type: ignore[assignment]
-HANDS: Table = RaisedHandRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +40,16 @@ class RaisedHand:
 
 _state = Build(StateRecord)
 _hand = Build(RaisedHand)
-_NEW_STATE = Statement.insert_new(STATES, keys=("session_id", "locks", "timer", "updated_at"))
-_NEW_HAND = Statement.insert_new(HANDS, keys=("session_id", "participant_id", "raised_at"))
+_NEW_STATE = Statement.insert_new(
+    CLASSROOM_STATE, keys=("session_id", "locks", "timer", "updated_at")
+)
+_NEW_HAND = Statement.insert_new(RAISED_HANDS, keys=("session_id", "participant_id", "raised_at"))
 
 
 async def get_state(db: Reader, *, session_id: uuid.UUID) -> ClassroomState:
-    found = _state.maybe(await db.one(select(STATES).where(STATES.c.session_id == session_id)))
+    found = _state.maybe(
+        await db.one(select(CLASSROOM_STATE).where(CLASSROOM_STATE.c.session_id == session_id))
+    )
     if found is None:
         return ClassroomState({}, {})
     return ClassroomState(dict(found.locks), dict(found.timer))
@@ -71,7 +72,9 @@ async def save_state(
         changes["locks"] = locks
     if timer is not None:
         changes["timer"] = timer
-    await tx.run(update(STATES).where(STATES.c.session_id == session_id).values(changes))
+    await tx.run(
+        update(CLASSROOM_STATE).where(CLASSROOM_STATE.c.session_id == session_id).values(changes)
+    )
 
 
 async def raise_hand(tx: Tx, *, session_id: uuid.UUID, participant_id: uuid.UUID) -> datetime:
@@ -80,8 +83,8 @@ async def raise_hand(tx: Tx, *, session_id: uuid.UUID, participant_id: uuid.UUID
     if await tx.run(_NEW_HAND, values_of(hand)):
         return hand.raised_at
     raised_at: datetime = await tx.value(
-        select(HANDS.c.raised_at).where(
-            HANDS.c.session_id == session_id, HANDS.c.participant_id == participant_id
+        select(RAISED_HANDS.c.raised_at).where(
+            RAISED_HANDS.c.session_id == session_id, RAISED_HANDS.c.participant_id == participant_id
         )
     )
     return raised_at
@@ -91,17 +94,17 @@ async def lower_hand(
     tx: Tx, *, session_id: uuid.UUID, participant_id: uuid.UUID | None = None
 ) -> None:
     """Lower one hand, or every hand of the session (``participant_id`` None)."""
-    query = delete(HANDS).where(HANDS.c.session_id == session_id)
+    query = delete(RAISED_HANDS).where(RAISED_HANDS.c.session_id == session_id)
     if participant_id is not None:
-        query = query.where(HANDS.c.participant_id == participant_id)
+        query = query.where(RAISED_HANDS.c.participant_id == participant_id)
     await tx.run(query)
 
 
 async def hand_queue(db: Reader, *, session_id: uuid.UUID) -> list[RaisedHand]:
     """Raised hands, first raised first."""
     rows = await db.all(
-        select(HANDS)
-        .where(HANDS.c.session_id == session_id)
-        .order_by(HANDS.c.raised_at, HANDS.c.participant_id)
+        select(RAISED_HANDS)
+        .where(RAISED_HANDS.c.session_id == session_id)
+        .order_by(RAISED_HANDS.c.raised_at, RAISED_HANDS.c.participant_id)
     )
     return [_hand(row) for row in rows]

@@ -15,17 +15,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import ClauseElement, Delete, Executable, Insert, Select, Table, Update, event, text
+from sqlalchemy import (
+    ClauseElement,
+    Delete,
+    Executable,
+    Insert,
+    Select,
+    Table,
+    Update,
+    event,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Connection = AsyncConnection
@@ -33,49 +38,32 @@ Row = Mapping[str, Any]
 """A row by column name: asyncpg's Record on PostgreSQL, SQLAlchemy's RowMapping on SQLite."""
 Query = Select[Any] | Update | Insert | Delete
 
-# PostgreSQL connections older than this are replaced at checkout (_check_alive, DriverPool).
+# PostgreSQL connections older than this are replaced at checkout (DriverPool).
 RECYCLE_SECONDS = 1800
-# At most ENGINE_POOL_SIZE + DRIVER_POOL_SIZE PostgreSQL connections per Database (the
-# 40 of before): SQLAlchemy's pool for the ORM and Core work, and the asyncpg connections
-# of the hot paths (``reader()``, ``writer()``).
-ENGINE_POOL_SIZE = 20
-DRIVER_POOL_SIZE = 20
+# At most this many PostgreSQL connections per Database (the 40 of before, when
+# SQLAlchemy's pool held half of them): every statement goes through this one pool.
+DRIVER_POOL_SIZE = 40
 
 
 class Database:
+    """One pool per engine: on SQLite the engine's own (Core connections); on PostgreSQL a
+    ``DriverPool`` of bare asyncpg connections, the engine kept only for its dialect (the
+    URL's connect arguments, its JSON codecs) and opening no connection of its own."""
+
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
-        else:
-            # No overflow: overflow connections are closed on return, so steady load above
-            # the pool size opened and closed a PostgreSQL connection per request.
-            kwargs.update(pool_size=ENGINE_POOL_SIZE, max_overflow=0, pool_recycle=RECYCLE_SECONDS)
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self._drivers: DriverPool | None = None
         if self.is_sqlite:
+            self.engine: AsyncEngine = create_async_engine(
+                url, echo=echo, connect_args={"timeout": 30}
+            )
             _make_sqlite_serializable(self.engine)
-            self._reader = self.engine
         else:
-            _check_alive(self.engine)
+            self.engine = create_async_engine(url, echo=echo, poolclass=NullPool)
             self._drivers = DriverPool(
                 _driver_connector(self.engine), size=DRIVER_POOL_SIZE, recycle=RECYCLE_SECONDS
             )
-            # one statement reads one snapshot by itself: no BEGIN and COMMIT round trips
-            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        """A unit of work: commits on success, rolls back on any exception.
-
-        Transitional: the ORM session of the code not yet moved to records rides along
-        (``Tx.orm``); statements through the seam run on the same connection.
-        """
-        async with self._sessions() as orm, orm.begin():
-            yield Tx(await orm.connection(), None, orm)
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[Reader]:
@@ -86,7 +74,7 @@ class Database:
         begun: each statement is its own snapshot). On SQLite a Core connection.
         """
         if self._drivers is None:
-            async with self._reader.connect() as conn:
+            async with self.engine.connect() as conn:
                 yield Reader(conn, None)
             return
         pooled = await self._drivers.acquire()
@@ -99,9 +87,8 @@ class Database:
             self._drivers.release(pooled, reusable=done)
 
     @asynccontextmanager
-    async def writer(self) -> AsyncIterator[Tx]:
-        """A transaction for the hot writes (first join): commits on success, rolls back on
-        any exception.
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work: commits on success, rolls back on any exception.
 
         On PostgreSQL ``BEGIN`` ... ``COMMIT`` on an asyncpg connection of the
         ``DriverPool``; on SQLite a Core transaction (BEGIN IMMEDIATE).
@@ -131,8 +118,8 @@ class Database:
             self._drivers.release(pooled, reusable=reusable)
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with self.reader() as conn:
+            await conn.value(select(literal(1)))
 
     async def close(self) -> None:
         if self._drivers is not None:
@@ -183,8 +170,10 @@ class Native:
                 continue
             process = bind.type.dialect_impl(_DIALECT).bind_processor(_DIALECT)
             processors.append(process)
-            if not bind.required and bind.value is not None:
-                fixed[name] = bind.value if process is None else process(bind.value)
+            if not bind.required:
+                # a value the statement carries (a query built on the spot), None included
+                value = bind.effective_value
+                fixed[name] = value if process is None or value is None else process(value)
         plain = not fixed and not any(processors)
         return cls(compiled.string, names, tuple(processors), fixed, plain)
 
@@ -263,9 +252,6 @@ class Reader:
         assert self.conn is not None
         return self.conn
 
-    async def _ready(self) -> None:
-        """Before a statement: nothing to do (a ``Tx`` flushes its ORM session)."""
-
     async def one(
         self, query: Statement | Query, values: Mapping[str, Any] | None = None
     ) -> Row | None:
@@ -275,7 +261,6 @@ class Reader:
         if self.driver is not None:
             row: Row | None = await self.driver.fetchrow(st.native.sql, *st.native.args(args))
             return row
-        await self._ready()
         result = await self.core.execute(st.core_for(self.core), args)
         first: Row | None = result.mappings().first()  # type: ignore[assignment]
         return first  # a RowMapping: its keys are the column names
@@ -288,7 +273,6 @@ class Reader:
         if self.driver is not None:
             rows: list[Row] = await self.driver.fetch(st.native.sql, *st.native.args(args))
             return rows
-        await self._ready()
         found: Any = (await self.core.execute(st.core_for(self.core), args)).mappings().all()
         return list(found)
 
@@ -298,7 +282,6 @@ class Reader:
         args = values or {}
         if self.driver is not None:
             return await self.driver.fetchval(st.native.sql, *st.native.args(args))
-        await self._ready()
         return (await self.core.execute(st.core_for(self.core), args)).scalar()
 
     async def run(self, query: Statement | Query, values: Mapping[str, Any] | None = None) -> int:
@@ -309,7 +292,6 @@ class Reader:
             status: str = await self.driver.execute(st.native.sql, *st.native.args(args))
             # asyncpg gives the command tag: "UPDATE 1", "INSERT 0 1"
             return int(status.rsplit(" ", 1)[-1])
-        await self._ready()
         result: Any = await self.core.execute(st.core_for(self.core), args)
         return int(result.rowcount)
 
@@ -329,24 +311,7 @@ class Reader:
 
 @dataclass(frozen=True, slots=True)
 class Tx(Reader):
-    """What ``Database.transaction()`` and ``writer()`` give: a Reader inside a transaction."""
-
-    legacy: AsyncSession | None = None
-
-    @property
-    def orm(self) -> AsyncSession:
-        """The ORM session (transitional: gone once every aggregate reads records)."""
-        assert self.legacy is not None, "a writer() transaction has no ORM session"
-        return self.legacy
-
-    async def _ready(self) -> None:
-        # the ORM's pending changes first, as its own execute would (autoflush)
-        if self.legacy is not None:
-            await self.legacy.flush()
-
-
-Transaction = Tx
-Writer = Tx
+    """What ``Database.transaction()`` gives: a Reader inside a transaction."""
 
 
 @dataclass(slots=True)
@@ -459,19 +424,6 @@ def _driver_connector(engine: AsyncEngine) -> Callable[[], Awaitable[Any]]:
         return driver
 
     return connect
-
-
-def _check_alive(engine: AsyncEngine) -> None:
-    # Instead of pool_pre_ping, which costs three round trips (BEGIN, a ping, ROLLBACK) on
-    # every checkout: asyncpg notices a connection the server closed (a restart, an
-    # administrator's terminate) as soon as the socket does, so a closed one is dropped
-    # here and the pool hands out another (DisconnectionError makes the pool retry).
-    # pool_recycle bounds the age of the rest; a connection that dies mid-request fails
-    # that request and SQLAlchemy invalidates it, as it would after a successful pre-ping.
-    @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        if record.driver_connection is None or record.driver_connection.is_closed():
-            raise DisconnectionError("the PostgreSQL connection was closed")
 
 
 def _make_sqlite_serializable(engine: AsyncEngine) -> None:

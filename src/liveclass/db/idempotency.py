@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 
 from liveclass.db.database import Reader, Statement, Tx
 from liveclass.db.records import Build, values_of
-from liveclass.db.tables import IdempotencyKeyRow
+from liveclass.db.tables import IDEMPOTENCY_KEYS
 from liveclass.db.types import utcnow
-
-KEYS: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +26,13 @@ class StoredResponse:
 
 
 _stored = Build(StoredResponse)
-_NEW = Statement.insert_new(KEYS, keys=tuple(KEYS.c.keys()))
+_NEW = Statement.insert_new(IDEMPOTENCY_KEYS, keys=tuple(IDEMPOTENCY_KEYS.c.keys()))
 
 
 async def find(db: Reader, *, key: str, user_id: str) -> StoredResponse | None:
-    query = select(KEYS).where(KEYS.c.key == key, KEYS.c.user_id == user_id)
+    query = select(IDEMPOTENCY_KEYS).where(
+        IDEMPOTENCY_KEYS.c.key == key, IDEMPOTENCY_KEYS.c.user_id == user_id
+    )
     return _stored.maybe(await db.one(query))
 
 

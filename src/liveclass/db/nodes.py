@@ -13,14 +13,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from liveclass.db import attendance
 from liveclass.db.database import Reader, Statement, Tx
 from liveclass.db.records import Build, values_of
-from liveclass.db.tables import NodeRow
-
-NODES: Table = NodeRow.__table__  # type: ignore[assignment]
+from liveclass.db.tables import NODES
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,26 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from liveclass.db.database import Reader, Statement, Tx
 from liveclass.db.records import Build, values_of
-from liveclass.db.tables import (
-    ParticipantRow,
-    PollAnswerRow,
-    PollBallotRow,
-    PollCountRow,
-    PollRow,
-)
+from liveclass.db.tables import PARTICIPANTS, POLL_ANSWERS, POLL_BALLOTS, POLL_COUNTS, POLLS
 from liveclass.db.types import utcnow
 from liveclass.domain.errors import InvalidState
 from liveclass.domain.polls import PollSpec, PollStatus, check_poll_transition
-
-POLLS: Table = PollRow.__table__  # type: ignore[assignment]
-ANSWERS: Table = PollAnswerRow.__table__  # type: ignore[assignment]
-BALLOTS: Table = PollBallotRow.__table__  # type: ignore[assignment]
-COUNTS: Table = PollCountRow.__table__  # type: ignore[assignment]
-PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +76,11 @@ class QuizScore:
 _poll = Build(PollRecord)
 _NAMES = tuple(POLLS.c.keys())
 _INSERT_POLL = Statement.of(insert(POLLS), keys=_NAMES)
-_INSERT_COUNT = Statement.of(insert(COUNTS), keys=("poll_id", "option_id", "votes"))
+_INSERT_COUNT = Statement.of(insert(POLL_COUNTS), keys=("poll_id", "option_id", "votes"))
 _NEW_ANSWER = Statement.insert_new(
-    ANSWERS, keys=("poll_id", "participant_id", "options", "correct", "answered_at")
+    POLL_ANSWERS, keys=("poll_id", "participant_id", "options", "correct", "answered_at")
 )
-_NEW_BALLOT = Statement.insert_new(BALLOTS, keys=("poll_id", "voter_key"))
+_NEW_BALLOT = Statement.insert_new(POLL_BALLOTS, keys=("poll_id", "voter_key"))
 
 
 # -- polls -------------------------------------------------------------------------------------
@@ -187,8 +175,8 @@ async def save_answer(
     if await tx.run(_NEW_ANSWER, values_of(answer)):
         return
     await tx.run(
-        update(ANSWERS)
-        .where(ANSWERS.c.poll_id == poll_id, ANSWERS.c.participant_id == participant_id)
+        update(POLL_ANSWERS)
+        .where(POLL_ANSWERS.c.poll_id == poll_id, POLL_ANSWERS.c.participant_id == participant_id)
         .values(options=answer.options, correct=correct, answered_at=answer.answered_at)
     )
 
@@ -199,15 +187,15 @@ async def add_ballot(tx: Tx, *, poll_id: uuid.UUID, voter_key: str, options: Seq
         return False
     # one statement per vote: concurrent votes add up without reading the counts first
     await tx.run(
-        update(COUNTS)
-        .where(COUNTS.c.poll_id == poll_id, COUNTS.c.option_id.in_(list(options)))
-        .values(votes=COUNTS.c.votes + 1)
+        update(POLL_COUNTS)
+        .where(POLL_COUNTS.c.poll_id == poll_id, POLL_COUNTS.c.option_id.in_(list(options)))
+        .values(votes=POLL_COUNTS.c.votes + 1)
     )
     return True
 
 
 async def ballot_keys(db: Reader, *, poll_id: uuid.UUID) -> set[str]:
-    rows = await db.all(select(BALLOTS.c.voter_key).where(BALLOTS.c.poll_id == poll_id))
+    rows = await db.all(select(POLL_BALLOTS.c.voter_key).where(POLL_BALLOTS.c.poll_id == poll_id))
     return {row["voter_key"] for row in rows}
 
 
@@ -215,14 +203,16 @@ async def results(db: Reader, *, poll: PollRecord) -> Results:
     counts = {o["id"]: 0 for o in poll.options}
     if poll.anonymous:
         rows = await db.all(
-            select(COUNTS.c.option_id, COUNTS.c.votes).where(COUNTS.c.poll_id == poll.id)
+            select(POLL_COUNTS.c.option_id, POLL_COUNTS.c.votes).where(
+                POLL_COUNTS.c.poll_id == poll.id
+            )
         )
         counts.update({row["option_id"]: int(row["votes"]) for row in rows})
         voters = await db.value(
-            select(func.count()).select_from(BALLOTS).where(BALLOTS.c.poll_id == poll.id)
+            select(func.count()).select_from(POLL_BALLOTS).where(POLL_BALLOTS.c.poll_id == poll.id)
         )
         return Results(int(voters or 0), counts)
-    chosen = await db.all(select(ANSWERS.c.options).where(ANSWERS.c.poll_id == poll.id))
+    chosen = await db.all(select(POLL_ANSWERS.c.options).where(POLL_ANSWERS.c.poll_id == poll.id))
     for row in chosen:
         for option in row["options"]:
             counts[option] = counts.get(option, 0) + 1
@@ -232,14 +222,14 @@ async def results(db: Reader, *, poll: PollRecord) -> Results:
 async def named_answers(db: Reader, *, poll_id: uuid.UUID) -> list[NamedAnswer]:
     rows = await db.all(
         select(
-            ANSWERS.c.participant_id,
+            POLL_ANSWERS.c.participant_id,
             PARTICIPANTS.c.name,
-            ANSWERS.c.options,
-            ANSWERS.c.correct,
+            POLL_ANSWERS.c.options,
+            POLL_ANSWERS.c.correct,
         )
-        .join(PARTICIPANTS, PARTICIPANTS.c.id == ANSWERS.c.participant_id)
-        .where(ANSWERS.c.poll_id == poll_id)
-        .order_by(ANSWERS.c.answered_at, ANSWERS.c.participant_id)
+        .join(PARTICIPANTS, PARTICIPANTS.c.id == POLL_ANSWERS.c.participant_id)
+        .where(POLL_ANSWERS.c.poll_id == poll_id)
+        .order_by(POLL_ANSWERS.c.answered_at, POLL_ANSWERS.c.participant_id)
     )
     return [
         NamedAnswer(row["participant_id"], row["name"], list(row["options"]), row["correct"])
@@ -251,12 +241,12 @@ async def quiz_scores(db: Reader, *, session_id: uuid.UUID) -> dict[uuid.UUID, Q
     """Per participant: right answers and answers given, over the session's named quizzes."""
     rows = await db.all(
         select(
-            ANSWERS.c.participant_id,
-            func.count().filter(ANSWERS.c.correct.is_(True)).label("right"),
+            POLL_ANSWERS.c.participant_id,
+            func.count().filter(POLL_ANSWERS.c.correct.is_(True)).label("right"),
             func.count().label("given"),
         )
-        .join(POLLS, POLLS.c.id == ANSWERS.c.poll_id)
+        .join(POLLS, POLLS.c.id == POLL_ANSWERS.c.poll_id)
         .where(POLLS.c.session_id == session_id, POLLS.c.quiz.is_(True))
-        .group_by(ANSWERS.c.participant_id)
+        .group_by(POLL_ANSWERS.c.participant_id)
     )
     return {row["participant_id"]: QuizScore(int(row["right"]), int(row["given"])) for row in rows}

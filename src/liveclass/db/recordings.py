@@ -13,18 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, update
 
 from liveclass.db.database import Reader, Tx
 from liveclass.db.records import Build, values_of
 from liveclass.db.sessions import let_in
-from liveclass.db.tables import LiveSessionRow, RecordingRow
+from liveclass.db.tables import RECORDINGS, SESSIONS
 from liveclass.db.types import utcnow
 from liveclass.domain.errors import InvalidState, NotFound
 from liveclass.domain.recordings import ACTIVE, FINISHED, RecordingState, check_transition
 
-RECORDINGS: Table = RecordingRow.__table__  # type: ignore[assignment]
-_SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
 _R = RECORDINGS.c
 
 # how much of a failure's reason is kept (the column is TEXT; a traceback may be long)
@@ -182,7 +180,7 @@ def _criteria(f: RecordingFilter) -> list[ColumnElement[bool]]:
 def _sessions_visible_to(user_id: str) -> Select[Any]:
     """Ids of the sessions ``user_id`` may see: public ones, their own, and those they were
     let into (kicked and denied people are out, as for ``access.may_see``)."""
-    s = _SESSIONS.c
+    s = SESSIONS.c
     return select(s.id).where(
         or_(s.is_public.is_(True), s.owner_id == user_id, s.id.in_(let_in(user_id)))
     )

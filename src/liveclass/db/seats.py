@@ -35,13 +35,8 @@ from sqlalchemy import (
 from liveclass.db import outbox
 from liveclass.db.database import Native, Reader, Statement, Tx, UniqueClash
 from liveclass.db.records import Build, changed, values_of
-from liveclass.db.sessions import (
-    PARTICIPANTS,
-    SESSION_COLUMNS,
-    SESSIONS,
-    SessionRecord,
-    build_session,
-)
+from liveclass.db.sessions import SESSION_COLUMNS, SessionRecord, build_session
+from liveclass.db.tables import OUTBOX_EVENTS, PARTICIPANTS, SESSIONS
 from liveclass.db.types import UTCDateTime
 from liveclass.domain.errors import Conflict
 from liveclass.domain.lifecycle import SessionStatus
@@ -549,9 +544,9 @@ def _first_write_statement(raise_peak: bool) -> Native:
         seat = PARTICIPANTS.insert().values(
             {name: bindparam(f"p_{name}", type_=_P[name].type) for name in PARTICIPANT_FIELDS}
         )
-        event = outbox.OUTBOX.insert().values(
+        event = OUTBOX_EVENTS.insert().values(
             {
-                key: bindparam(f"e_{key}", type_=outbox.OUTBOX.c[key].type)
+                key: bindparam(f"e_{key}", type_=OUTBOX_EVENTS.c[key].type)
                 for key in outbox.EVENT_KEYS
             }
         )
@@ -647,11 +642,11 @@ def _take_first_seat_statement() -> Native:
             )
         ).select_from(admitted),
     )
-    event = outbox.OUTBOX.insert().from_select(
+    event = OUTBOX_EVENTS.insert().from_select(
         outbox.EVENT_KEYS,
         select(
             *(
-                bindparam(f"e_{key}", type_=outbox.OUTBOX.c[key].type).label(key)
+                bindparam(f"e_{key}", type_=OUTBOX_EVENTS.c[key].type).label(key)
                 for key in outbox.EVENT_KEYS
             )
         ).select_from(admitted),

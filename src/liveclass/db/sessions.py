@@ -15,7 +15,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Select,
-    Table,
     bindparam,
     func,
     or_,
@@ -25,13 +24,11 @@ from sqlalchemy import (
 
 from liveclass.db.database import Reader, Statement, Tx
 from liveclass.db.records import Build, values_of
-from liveclass.db.tables import LiveSessionRow, ParticipantRow
+from liveclass.db.tables import PARTICIPANTS, SESSIONS
 from liveclass.domain.lifecycle import SessionStatus, check_transition
 from liveclass.domain.participants import SEES_PRIVATE
 from liveclass.domain.roles import Role
 
-SESSIONS: Table = LiveSessionRow.__table__  # type: ignore[assignment]
-PARTICIPANTS: Table = ParticipantRow.__table__  # type: ignore[assignment]
 _S = SESSIONS.c
 
 

@@ -19,8 +19,8 @@ import httpx
 
 from liveclass.config import Settings
 from liveclass.db import outbox
-from liveclass.db.database import Database
-from liveclass.db.tables import OutboxEventRow
+from liveclass.db.database import Database, Tx
+from liveclass.db.outbox import OutboxEvent
 from liveclass.db.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 ** min(attempts, 12)), MAX_BACKOFF)
 
 
-def _body(event: OutboxEventRow) -> bytes:
+def _body(event: OutboxEvent) -> bytes:
     return json.dumps(
         {
             "id": str(event.id),
@@ -93,12 +93,12 @@ class WebhookSender:
         async with self._db.transaction() as tx:
             events = await outbox.due_events(tx, now=utcnow(), limit=BATCH)
             for event in events:
-                if await self._post(event):
-                    event.delivered_at = utcnow()
+                if await self._post(tx, event):
+                    await outbox.delivered(tx, event_id=event.id, at=utcnow())
                     delivered += 1
         return delivered
 
-    async def _post(self, event: OutboxEventRow) -> bool:
+    async def _post(self, tx: Tx, event: OutboxEvent) -> bool:
         body, timestamp = _body(event), int(time.time())
         headers = {
             "Content-Type": "application/json",
@@ -115,13 +115,13 @@ class WebhookSender:
             error = f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"
-        event.attempts += 1
-        event.last_error = error[:1000]
-        if event.attempts >= self._max_attempts:
+        attempts = event.attempts + 1
+        if attempts >= self._max_attempts:
             # Parked, not lost: the row stays with its error for an operator to replay.
-            event.next_attempt_at = utcnow() + timedelta(days=3650)
+            again = utcnow() + timedelta(days=3650)
         else:
-            event.next_attempt_at = utcnow() + backoff(event.attempts)
+            again = utcnow() + backoff(attempts)
+        await outbox.failed(tx, event=event, error=error[:1000], next_attempt_at=again)
         return False
 
     async def run_forever(self, *, every_seconds: float = 1.0) -> None:

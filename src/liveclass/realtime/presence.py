@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from liveclass.db import attendance, classroom, nodes, recordings
 from liveclass.db import polls as poll_queries
-from liveclass.db.database import Transaction
+from liveclass.db.database import Tx
 from liveclass.db.seats import get_participant
 from liveclass.db.types import utcnow
 from liveclass.domain.locks import Locks
@@ -75,7 +75,7 @@ class Presence:
                 )
 
     @staticmethod
-    async def _load_teaching(tx: Transaction, room: Room) -> None:
+    async def _load_teaching(tx: Tx, room: Room) -> None:
         """The room's stored hands, locks, timer, and whether it has polls at all."""
         state = await classroom.get_state(tx, session_id=room.session_id)
         room.locks, room.timer = Locks.of(state.locks), Timer.of(state.timer)
