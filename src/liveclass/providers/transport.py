@@ -1,0 +1,88 @@
+"""One HTTP exchange with a hosted provider, with the failure rules every provider shares:
+a bounded timeout, transport errors and 5xx as ``ProviderUnavailable``, and a 429 answered
+by waiting its ``Retry-After`` once (when that wait is within our cap) and trying again."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from typing import Any
+
+import httpx
+
+from liveclass.providers.errors import ProviderUnavailable
+
+DEFAULT_TIMEOUT = 10.0
+# Longer than this and the caller (a request handler) is better told to come back later.
+DEFAULT_MAX_RETRY_WAIT = 5.0
+
+
+class ProviderTransport:
+    """Sends requests for one provider; the caller reads the answer's status and body."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+    ) -> None:
+        self.provider = provider
+        self.timeout = httpx.Timeout(timeout)
+        self.max_retry_wait = max_retry_wait
+        self._http = http or httpx.AsyncClient(timeout=self.timeout)
+        self._owns_http = http is None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """The answer to one request (4xx included); ``ProviderUnavailable`` for the rest.
+        ``kwargs`` go to httpx and must be re-sendable (bytes, not a stream)."""
+        response = await self._send_once(method, url, **kwargs)
+        if response.status_code == 429:
+            await asyncio.sleep(self._retry_wait(response))
+            response = await self._send_once(method, url, **kwargs)
+            if response.status_code == 429:
+                raise ProviderUnavailable(self.provider, "rate limited twice (429)")
+        if response.status_code >= 500:
+            raise ProviderUnavailable(self.provider, f"{response.status_code}: {_gist(response)}")
+        return response
+
+    async def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self._http.request(method, url, timeout=self.timeout, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(self.provider, type(exc).__name__) from exc
+
+    def _retry_wait(self, response: httpx.Response) -> float:
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
+        if wait is None or wait > self.max_retry_wait:
+            asked = response.headers.get("Retry-After", "no Retry-After")
+            raise ProviderUnavailable(self.provider, f"rate limited (429, retry after: {asked})")
+        return wait
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait for a ``Retry-After`` of delta-seconds or an HTTP date (RFC 9110)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _gist(response: httpx.Response) -> str:
+    return response.text[:300].strip() or response.reason_phrase
