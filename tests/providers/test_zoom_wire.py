@@ -188,6 +188,21 @@ async def test_concurrent_refusals_fetch_one_new_token(
     assert zoom.fake.token_requests == 2
 
 
+async def test_concurrent_callers_share_one_failed_token_request(
+    zoom: FakeZoomServer, http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    client = client_for(zoom, http, clock, timeout=0.5)
+    zoom.fake.stall_seconds = 3.0
+    zoom.fake.stall_next = 1  # the token request hangs; a second one would be answered
+    outcomes = await asyncio.gather(
+        *(client.create_meeting(a_class()) for _ in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(o, ProviderUnavailable) for o in outcomes)
+    assert zoom.fake.token_requests == 1
+    await client.create_meeting(a_class())  # a later call tries again
+    assert zoom.fake.token_requests == 2
+
+
 async def test_wrong_client_credentials_are_zooms_refusal(
     zoom: FakeZoomServer, http: httpx.AsyncClient, clock: ManualClock
 ) -> None:

@@ -203,9 +203,9 @@ class FakeZoom:
     # OAuth
 
     async def oauth_token(self, request: Request) -> Response:
-        await self._record(request)
         with self._lock:
-            self.token_requests += 1
+            self.token_requests += 1  # counted on arrival, even if told to stall
+        await self._record(request)
         if self.token_delay:
             await asyncio.sleep(self.token_delay)
         query = request.query_params

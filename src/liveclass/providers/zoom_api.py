@@ -4,7 +4,8 @@ Tokens: ``POST {oauth_url}/oauth/token?grant_type=account_credentials&account_id
 ``Authorization: Basic base64(client_id:client_secret)`` answers ``{access_token,
 expires_in, ...}`` and no refresh token. ``ZoomTokenSource`` keeps one token until shortly
 before it expires and fetches the next under a lock, so any number of concurrent calls cost
-one token request; a 401 from the API drops that token and the call is tried once more.
+one token request (and share its failure); a 401 from the API drops that token and the call
+is tried once more.
 
 Calls (``{api_url}`` = ``https://api.zoom.us/v2``): create a scheduled meeting, update it
 (PATCH), end it (PUT ``/meetings/{id}/status``), delete it, read its cloud recordings, and
@@ -91,18 +92,33 @@ class ZoomTokenSource:
         self._clock = clock
         self._token: _Token | None = None
         self._lock = asyncio.Lock()
+        self._settled = 0  # token requests answered so far, either way
+        self._failure: ProviderError | ProviderUnavailable | None = None
 
     async def token(self) -> str:
         """A valid access token: the cached one, or one fresh request shared by all waiters."""
         cached = self._usable()
         if cached is not None:
             return cached
+        settled = self._settled
         async with self._lock:
             # whoever held the lock before us may have fetched one already
             cached = self._usable()
             if cached is not None:
                 return cached
-            self._token = await self._fetch()
+            if self._settled != settled and self._failure is not None:
+                # the request we queued behind just failed: share its answer instead of
+                # sending one more (and waiting one more timeout) per waiting caller
+                raise self._failure
+            try:
+                self._token = await self._fetch()
+            except (ProviderError, ProviderUnavailable) as exc:
+                self._failure = exc
+                raise
+            else:
+                self._failure = None
+            finally:
+                self._settled += 1
             return self._token.value
 
     def invalidate(self, token: str) -> None:
