@@ -364,7 +364,8 @@ class ZoomClient:
         With the ``download_token`` of a ``recording.completed`` webhook the file is fetched
         as ``?access_token=<download_token>``; without it, with the account's Bearer token.
         A file shorter or longer than ``expected_size`` (when known) is an incomplete
-        download: ``ProviderUnavailable``, so the caller retries.
+        download: ``ProviderUnavailable``, so the caller retries. After any failure
+        ``write`` may have had part of the file: a retry starts the file over.
         """
         if download_token:
             written = await self._download(download_url, write, {"access_token": download_token})
