@@ -160,8 +160,8 @@ async def test_a_wrong_secret_is_refused_with_cloudinarys_message(
     with pytest.raises(ProviderError) as refused:
         await cc.upload_video(pieces(b"x" * 10, 10), course_id="c", public_id="p")
     await cc.aclose()
-    assert refused.value.status == 401
-    assert refused.value.message == "Invalid Signature"
+    assert refused.value.provider_status == 401
+    assert refused.value.provider_message == "Invalid Signature"
     assert fake.assets == {}
 
 

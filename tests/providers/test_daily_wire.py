@@ -21,13 +21,12 @@ from liveclass.providers.daily_webhooks import (
     DEFAULT_TOLERANCE,
     PARTICIPANT_LEFT,
     RECORDING_READY,
-    DailyWebhookRejected,
     parse_event,
     read_webhook,
     verify_signature,
     webhook_signature,
 )
-from liveclass.providers.errors import ProviderError, ProviderUnavailable
+from liveclass.providers.errors import ProviderError, ProviderUnavailable, WebhookRejected
 from tests.support.fake_daily import FakeDaily, serve_fake_daily
 from tests.support.loopback_app import LoopbackApp
 
@@ -124,9 +123,9 @@ async def test_a_refusal_carries_dailys_error_and_info(client: DailyClient) -> N
     await client.create_room(name="twice", exp=later())
     with pytest.raises(ProviderError) as refused:
         await client.create_room(name="twice", exp=later())
-    assert refused.value.status == 400
-    assert refused.value.code == "invalid-request-error"
-    assert "already exists" in refused.value.message
+    assert refused.value.provider_status == 400
+    assert refused.value.provider_code == "invalid-request-error"
+    assert "already exists" in refused.value.provider_message
 
 
 async def test_a_wrong_api_key_is_an_authentication_error(
@@ -136,13 +135,16 @@ async def test_a_wrong_api_key_is_an_authentication_error(
     with pytest.raises(ProviderError) as refused:
         await wrong.create_room(exp=later())
     await wrong.aclose()
-    assert (refused.value.status, refused.value.code) == (401, "authentication-error")
+    assert (refused.value.provider_status, refused.value.provider_code) == (
+        401,
+        "authentication-error",
+    )
 
 
 async def test_room_names_cannot_reach_another_path(client: DailyClient, fake: FakeDaily) -> None:
     with pytest.raises(ProviderError) as refused:
         await client.get_room("../meeting-tokens")
-    assert refused.value.status == 404
+    assert refused.value.provider_status == 404
     assert fake.calls[-1].path == "/rooms/..%2Fmeeting-tokens"
 
 
@@ -180,7 +182,7 @@ async def test_a_forged_token_does_not_validate(client: DailyClient) -> None:
     )
     with pytest.raises(ProviderError) as refused:
         await client.token_properties(forged)
-    assert refused.value.status == 400
+    assert refused.value.provider_status == 400
 
 
 # recordings
@@ -214,7 +216,7 @@ async def test_stop_without_a_running_recording_is_refused(client: DailyClient) 
     await client.create_room(name="quiet", exp=later(), recorded=True)
     with pytest.raises(ProviderError) as refused:
         await client.stop_recording("quiet")
-    assert refused.value.status == 400
+    assert refused.value.provider_status == 400
 
 
 async def test_recording_an_unrecorded_room_is_refused(client: DailyClient) -> None:
@@ -226,7 +228,7 @@ async def test_recording_an_unrecorded_room_is_refused(client: DailyClient) -> N
 async def test_an_unknown_recording_is_not_found(client: DailyClient) -> None:
     with pytest.raises(ProviderError) as refused:
         await client.access_link("no-such-recording")
-    assert (refused.value.status, refused.value.code) == (404, "not-found")
+    assert (refused.value.provider_status, refused.value.provider_code) == (404, "not-found")
 
 
 async def test_an_unknown_recording_type_is_refused_before_calling(
@@ -338,7 +340,7 @@ def test_the_signature_is_base64_hmac_sha256_of_timestamp_dot_body() -> None:
 def test_a_bad_signature_is_refused(fake: FakeDaily) -> None:
     other = base64.b64encode(b"another secret of 32 bytes......").decode()
     delivery = fake.sign_webhook(participant_left(fake), secret=other)
-    with pytest.raises(DailyWebhookRejected) as refused:
+    with pytest.raises(WebhookRejected) as refused:
         read_webhook(secret=fake.webhook_secret, headers=delivery.headers, body=delivery.body)
     assert refused.value.status == 401
 
@@ -347,7 +349,7 @@ def test_a_tampered_body_is_refused(fake: FakeDaily) -> None:
     delivery = fake.sign_webhook(participant_left(fake))
     tampered = delivery.body.replace(b'"duration":1800', b'"duration":9999')
     assert tampered != delivery.body
-    with pytest.raises(DailyWebhookRejected, match="does not match"):
+    with pytest.raises(WebhookRejected, match="does not match"):
         read_webhook(secret=fake.webhook_secret, headers=delivery.headers, body=tampered)
 
 
@@ -355,14 +357,14 @@ def test_a_tampered_timestamp_is_refused(fake: FakeDaily) -> None:
     delivery = fake.sign_webhook(participant_left(fake))
     headers = dict(delivery.headers)
     headers["X-Webhook-Timestamp"] = str(int(headers["X-Webhook-Timestamp"]) - 1)
-    with pytest.raises(DailyWebhookRejected, match="does not match"):
+    with pytest.raises(WebhookRejected, match="does not match"):
         verify_signature(secret=fake.webhook_secret, headers=headers, body=delivery.body)
 
 
 def test_a_stale_webhook_is_refused_even_when_signed(fake: FakeDaily) -> None:
     sent = int(time.time()) - int(DEFAULT_TOLERANCE) - 60
     delivery = fake.sign_webhook(participant_left(fake), timestamp=sent)
-    with pytest.raises(DailyWebhookRejected, match="from now"):
+    with pytest.raises(WebhookRejected, match="from now"):
         read_webhook(secret=fake.webhook_secret, headers=delivery.headers, body=delivery.body)
     # within the tolerance of when it was sent, the same delivery is good
     event = read_webhook(
@@ -383,7 +385,7 @@ def test_a_millisecond_timestamp_is_read_as_such(fake: FakeDaily) -> None:
 def test_missing_signature_on_an_event_is_refused(fake: FakeDaily) -> None:
     delivery = fake.sign_webhook(participant_left(fake))
     headers = {"X-Webhook-Timestamp": delivery.headers["X-Webhook-Timestamp"]}
-    with pytest.raises(DailyWebhookRejected, match="no X-Webhook-Signature"):
+    with pytest.raises(WebhookRejected, match="no X-Webhook-Signature"):
         read_webhook(secret=fake.webhook_secret, headers=headers, body=delivery.body)
 
 

@@ -255,9 +255,7 @@ def _refusal(response: httpx.Response) -> ProviderError:
     message = error.get("message") if isinstance(error, dict) else None
     if not isinstance(message, str):
         message = response.text[:200].strip() or response.reason_phrase
-    return ProviderError(
-        response.status_code, f"http_{response.status_code}", message, provider=PROVIDER
-    )
+    return ProviderError(PROVIDER, response.status_code, f"http_{response.status_code}", message)
 
 
 def _param_text(value: Any) -> str:

@@ -149,7 +149,7 @@ class DailyClient:
         try:
             await self._call("DELETE", f"/rooms/{_segment(name)}")
         except ProviderError as exc:
-            if exc.status == 404:
+            if exc.provider_status == 404:
                 return False
             raise
         return True
@@ -253,11 +253,9 @@ def _refusal(method: str, path: str, response: httpx.Response) -> ProviderError:
     except ValueError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), str):
-        return ProviderError(
-            response.status_code, body["error"], _text(body, "info"), provider=PROVIDER
-        )
+        return ProviderError(PROVIDER, response.status_code, body["error"], _text(body, "info"))
     text = response.text[:200].strip() or f"{method} {path}"
-    return ProviderError(response.status_code, "unknown", text, provider=PROVIDER)
+    return ProviderError(PROVIDER, response.status_code, "unknown", text)
 
 
 def _room_properties(

@@ -26,7 +26,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from liveclass.domain.errors import Invalid, Unauthorized
+from liveclass.domain.errors import Invalid
+from liveclass.providers.daily_api import PROVIDER
+from liveclass.providers.errors import WebhookRejected
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
@@ -41,16 +43,6 @@ PARTICIPANT_LEFT = "participant.left"
 RECORDING_STARTED = "recording.started"
 RECORDING_READY = "recording.ready-to-download"
 RECORDING_ERROR = "recording.error"
-
-
-class DailyWebhookRejected(Unauthorized):
-    """A delivery Daily did not sign for this body and time (401; nothing is read)."""
-
-    code = "INVALID_WEBHOOK_SIGNATURE"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"The Daily webhook was refused: {reason}.")
-        self.reason = reason
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -68,19 +60,19 @@ def verify_signature(
     tolerance: float = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> None:
-    """Refuse (``DailyWebhookRejected``) unless the signature is Daily's for this body and
+    """Refuse (``WebhookRejected``) unless the signature is Daily's for this body and
     the timestamp is within ``tolerance`` seconds of ``now``. Header names are matched
     case-insensitively, as HTTP says."""
     signature = _header(headers, SIGNATURE_HEADER)
     timestamp = _header(headers, TIMESTAMP_HEADER)
     if not signature:
-        raise DailyWebhookRejected(f"no {SIGNATURE_HEADER} header")
+        raise WebhookRejected(PROVIDER, f"no {SIGNATURE_HEADER} header")
     if not timestamp:
-        raise DailyWebhookRejected(f"no {TIMESTAMP_HEADER} header")
+        raise WebhookRejected(PROVIDER, f"no {TIMESTAMP_HEADER} header")
     _check_fresh(timestamp, tolerance, time.time() if now is None else now)
     expected = webhook_signature(secret, timestamp, body)
     if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
-        raise DailyWebhookRejected("the signature does not match the body and timestamp")
+        raise WebhookRejected(PROVIDER, "the signature does not match the body and timestamp")
 
 
 def is_verification_request(body: bytes) -> bool:
@@ -214,12 +206,13 @@ def _check_fresh(timestamp: str, tolerance: float, now: float) -> None:
     try:
         sent = float(timestamp)
     except ValueError as exc:
-        raise DailyWebhookRejected(f"{TIMESTAMP_HEADER} is not a number") from exc
+        raise WebhookRejected(PROVIDER, f"{TIMESTAMP_HEADER} is not a number") from exc
     if sent >= _MILLISECONDS_FROM:
         sent /= 1000
     if abs(now - sent) > tolerance:
-        raise DailyWebhookRejected(
-            f"the timestamp is {abs(now - sent):.0f} s from now (tolerance {tolerance:.0f} s)"
+        raise WebhookRejected(
+            PROVIDER,
+            f"the timestamp is {abs(now - sent):.0f} s from now (tolerance {tolerance:.0f} s)",
         )
 
 
