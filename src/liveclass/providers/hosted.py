@@ -1,0 +1,152 @@
+"""The hosted-provider protocol: what liveclass asks of a provider that moves the media in
+its own client (Daily, Zoom, Jitsi, Agora, Google Meet, Teams) while liveclass stays the
+control plane (schedule, links, attendance, recordings).
+
+A provider is a few async steps over a ``Meeting`` (what the provider made for one class)
+and one synchronous read of its webhooks into ``ProviderEvent``s, the same shape for
+every provider, so control/ applies them one way (attendance intervals, the session's
+lifecycle, recordings). Each provider module (``providers/daily.py``, ...) implements it on
+its wire client; one contract suite runs against every one of them.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from liveclass.domain.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingSpec:
+    """A class as a provider needs it, made from the session."""
+
+    session_id: uuid.UUID
+    title: str
+    starts_at: datetime
+    duration_minutes: int
+    max_participants: int
+    waiting_room: bool
+    recorded: bool
+    is_public: bool
+    course_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """What a provider made for one class, kept with the session (its media room's data)."""
+
+    provider: str
+    meeting_id: str  # the provider's id (Daily's room name, Zoom's meeting id, ...)
+    url: str  # the link everyone may see (seed 000 ``meeting_url``, seed 003 ``room_url``)
+    data: Mapping[str, Any] = field(default_factory=dict)  # the provider's own extras
+
+    def stored(self) -> dict[str, Any]:
+        return {"meeting_id": self.meeting_id, "url": self.url, "data": dict(self.data)}
+
+    @classmethod
+    def of(cls, provider: str, stored: Mapping[str, Any]) -> Meeting:
+        return cls(provider, str(stored["meeting_id"]), str(stored["url"]), stored.get("data", {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """One person of the class, to give their own link or token."""
+
+    participant_id: uuid.UUID
+    user_id: str
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGrant:
+    """A person's own way in: the link to open (the host's start link, never a student's
+    for the host and vice versa), and the token inside it where the provider has one."""
+
+    url: str
+    token: str | None = None
+    expires_at: int | None = None  # unix seconds
+    extra: Mapping[str, Any] = field(default_factory=dict)  # what a provider's client needs
+
+
+class EventKind(enum.StrEnum):
+    MEETING_STARTED = "meeting_started"
+    MEETING_ENDED = "meeting_ended"
+    PARTICIPANT_JOINED = "participant_joined"
+    PARTICIPANT_LEFT = "participant_left"
+    RECORDING_READY = "recording_ready"
+    RECORDING_FAILED = "recording_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingFile:
+    """A finished recording on the provider's side, to download into liveclass's storage."""
+
+    recording_id: str
+    download_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    size_bytes: int | None = None  # when the provider says, checked after the download
+    file_format: str = "mp4"
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderEvent:
+    """One webhook event, read the same way for every provider."""
+
+    kind: EventKind
+    event_id: str  # the provider's id for this delivery (de-duplication)
+    meeting_id: str
+    at: datetime
+    user_id: str | None = None  # the platform's user id the provider was given for them
+    connection: str | None = None  # the provider's id of this one attendance (a socket)
+    recording: RecordingFile | None = None
+    reason: str | None = None  # RECORDING_FAILED
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """A webhook that asks to be answered, not applied (Zoom's url_validation, Daily's
+    verification ping): the JSON body to answer with 200."""
+
+    answer: Mapping[str, Any]
+
+
+class HostedProvider(Protocol):
+    """Raises ``ProviderUnavailable`` (503) when the provider is down, slow or 5xx, and
+    ``ProviderError`` (502) when it refuses; nothing half-made is left behind by a step."""
+
+    name: str
+
+    async def create(self, spec: MeetingSpec) -> Meeting: ...
+
+    async def update(self, meeting: Meeting, spec: MeetingSpec) -> Meeting: ...
+
+    async def join(self, meeting: Meeting, who: Attendee) -> JoinGrant: ...
+
+    async def end(self, meeting: Meeting) -> None: ...
+
+    async def delete(self, meeting: Meeting) -> None:
+        """Gone already counts as done."""
+
+    async def start_recording(self, meeting: Meeting) -> None:
+        """``NotSupported`` where the provider records only from its own client."""
+
+    async def stop_recording(self, meeting: Meeting) -> None: ...
+
+    def download(self, recording: RecordingFile) -> AsyncIterator[bytes]:
+        """The recording's bytes, streamed."""
+        ...
+
+    def read_webhook(
+        self, headers: Mapping[str, str], body: bytes
+    ) -> list[ProviderEvent] | Challenge:
+        """Verified exactly as the provider signs (``WebhookRejected`` otherwise), then read."""
+        ...
+
+    async def aclose(self) -> None: ...
