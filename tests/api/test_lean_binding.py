@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import FastAPI, Query
+from fastapi.routing import APIRoute
 
+from liveclass.api import participants, polls, recordings, rtc, sessions
 from liveclass.api.schemas import JoinBody, SessionQuery
 from tests.api.helpers import create_session, live_session
 from tests.conftest import Platform
@@ -167,3 +169,36 @@ async def test_openapi_join_body_component_is_fastapis(app: FastAPI) -> None:
     reference = _signature_document()["components"]["schemas"]
     assert ours["JoinBody"] == reference["JoinBody"]
     assert {"session_id", "display_name"} <= set(ours["JoinBody"]["properties"])
+
+
+def test_each_hand_bound_route_is_bound_only_here() -> None:
+    # a route bound here must leave FastAPI nothing to solve (no parameter, body or
+    # dependency of its own), else its request would be bound, and validated, twice
+    by_hand = {}
+    for router in (
+        sessions.router,
+        participants.router,
+        polls.router,
+        recordings.router,
+        rtc.router,
+    ):
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.openapi_extra:
+                for method in route.methods or ():
+                    by_hand[f"{method} {route.path}"] = route.dependant
+    assert sorted(by_hand) == [
+        "GET /sessions",
+        "POST /sessions/{session_id}/join",
+        "POST /sessions/{session_id}/token",
+    ]
+    for name, dependant in by_hand.items():
+        solved = [
+            *dependant.path_params,
+            *dependant.query_params,
+            *dependant.header_params,
+            *dependant.cookie_params,
+            *dependant.body_params,
+            *dependant.dependencies,
+        ]
+        assert solved == [], name
+        assert dependant.request_param_name == "request", name

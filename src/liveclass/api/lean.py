@@ -2,12 +2,12 @@
 per-parameter dependency solving.
 
 FastAPI validates every query parameter, path parameter and dependency on its own, with
-bookkeeping around each. Measured in-process on this stack (docs/benchmarks.md): the
-session list's eleven query parameters and three dependencies cost about 225 µs of CPU per
-request, against about 70 µs for the same checks as one pydantic model validated at once;
-the join's path, body and three dependencies about 150 µs, against about 75 µs.
+bookkeeping around each. Measured end to end on PostgreSQL (docs/benchmarks.md, "api/lean.py:
+keep or drop"): bound the ordinary way, the same routes cost the server about 320 µs more CPU
+per list (19% of the request) and 160-280 µs more per join (11-23%).
 
-So these endpoints take only the ``Request`` and bind it here: the caller from the
+So these endpoints take only the ``Request`` and bind it here, and nowhere else (FastAPI
+solves nothing for them; tests/api/test_lean_binding.py checks it): the caller from the
 ``Authorization`` header (the same check as ``deps.get_caller``), the query as one model,
 the path's UUIDs and the JSON body with FastAPI's own rules. Errors are raised as FastAPI's
 ``RequestValidationError`` with the same locations (``query``/``path``/``body`` and the
