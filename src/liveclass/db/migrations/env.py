@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import liveclass.db.provider_events  # noqa: F401  (a table of its own in the metadata)
 from liveclass.db.tables import Base
 
 config = context.config
