@@ -195,6 +195,15 @@ class SessionOut(BaseModel):
     updated_at: datetime
 
 
+class SessionCreatedOut(SessionOut):
+    host_token: str | None = Field(
+        default=None,
+        description="LiveKit sessions only (seed 001): the owner's LiveKit access token for "
+        "the session's room, valid LIVEKIT_TOKEN_TTL_SECONDS. For a class that starts later, "
+        "the host gets a fresh one by joining (media.access_token).",
+    )
+
+
 class InviteOut(BaseModel):
     invite_token: str
     invite_url: str

@@ -180,15 +180,8 @@ class LiveKitBackend:
         # the class's limits (CreateRoom answers an existing room as it is).
         await self._create(room)
         grants = grants_for(who.role, name)
-        token = participant_token(
-            api_key=self._api_key,
-            api_secret=self._api_secret,
-            room=name,
-            identity=who.user_id,
-            name=who.name,
-            metadata={"role": who.role.value, "participant_id": str(who.participant_id)},
-            grants=grants,
-            ttl_seconds=self._ttl,
+        token = self._token(
+            name, who.user_id, who.name, who.role, {"participant_id": str(who.participant_id)}
         )
         return {
             "provider": self.name,
@@ -201,6 +194,25 @@ class LiveKitBackend:
             "can_publish": grants.can_publish,
             "can_publish_sources": list(grants.can_publish_sources or ()),
         }
+
+    def host_token(self, session_id: uuid.UUID, *, user_id: str, name: str) -> str:
+        """A host's token for the session's room, minted without calling LiveKit (seed
+        001's ``host_token`` on create); it expires like every participant token."""
+        return self._token(room_name(session_id), user_id, name, Role.HOST, {})
+
+    def _token(
+        self, room: str, identity: str, name: str, role: Role, metadata: dict[str, str]
+    ) -> str:
+        return participant_token(
+            api_key=self._api_key,
+            api_secret=self._api_secret,
+            room=room,
+            identity=identity,
+            name=name,
+            metadata={**metadata, "role": role.value},
+            grants=grants_for(role, room),
+            ttl_seconds=self._ttl,
+        )
 
     async def apply_role(self, room: MediaRoom, who: MediaParticipant) -> None:
         metadata = json.dumps(
