@@ -315,7 +315,10 @@ class StatsOut(BaseModel):
     session_id: uuid.UUID
     status: SessionStatus
     current_participants: int = Field(description="Admitted and not left.")
-    connected_participants: int = Field(description="With an open classroom connection now.")
+    connected_participants: int = Field(
+        description="Connected now: to the classroom, or to the provider's room as its webhooks "
+        "report (LiveKit); someone on both counts once."
+    )
     peak_participants: int
     total_unique_participants: int
     duration_seconds: float
