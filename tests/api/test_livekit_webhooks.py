@@ -126,6 +126,11 @@ async def test_someone_in_the_classroom_and_on_livekit_counts_once(
     stats = await _stats(lk, platform, sid)
     assert stats["connected_participants"] == 1
     assert stats["current_participants"] == 1
+    async with services_of(lk_app).db.reader() as r:
+        # a LiveKit span is attendance, not a socket some node holds (the classroom's roster)
+        assert await attendance.open_connections(r, session_id=uuid.UUID(sid)) == {}
+        connected = await attendance.connected_participants(r, session_id=uuid.UUID(sid))
+    assert connected == {uuid.UUID(pid)}
     left = participant_event(fake, "participant_left", sid, "student-1", "PA_1", now - 20)
     await deliver(lk, fake, left)
     stats = await _stats(lk, platform, sid)
