@@ -147,6 +147,20 @@ async def test_join_answers_the_livekit_token_and_server_url(
     assert joined["identity"] == "student-1"
 
 
+async def test_livekit_down_at_join_is_503_and_a_retry_gets_the_token(
+    lk: httpx.AsyncClient, platform: Platform, livekit_server: FakeLiveKitServer
+) -> None:
+    s = await live_session(lk, platform, provider="livekit")
+    livekit_server.stop()
+    r = await join(lk, platform, s["id"], "student-1")
+    assert r.status_code == 503
+    assert r.json()["code"] == "MEDIA_UNAVAILABLE"
+    livekit_server.start()
+    r = await join(lk, platform, s["id"], "student-1")
+    assert r.status_code == 200, r.text
+    assert verify(r.json()["media"]["access_token"]).identity == "student-1"
+
+
 async def test_the_waiting_room_gets_no_livekit_token(
     lk: httpx.AsyncClient, platform: Platform
 ) -> None:
