@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from liveclass.config import Settings
+from liveclass.control import expiry
 from liveclass.db import attendance
 from liveclass.db.attendance import INTERVALS
 from liveclass.db.provider_events import PROVIDER_EVENTS
@@ -300,3 +301,19 @@ async def test_livekit_down_at_recording_start_fails_that_recording_and_a_new_on
     )
     assert again.json()["state"] == "recording"
     assert again.json()["id"] != first.json()["id"]
+
+
+async def test_event_ids_are_forgotten_after_the_retention(
+    lk: httpx.AsyncClient, lk_app: FastAPI, platform: Platform, livekit_server: FakeLiveKitServer
+) -> None:
+    sid, _ = await _seated(lk, platform)
+    fake = livekit_server.fake
+    event = participant_event(fake, "participant_left", sid, "student-1", "PA_1", int(time.time()))
+    await deliver(lk, fake, event)
+    services = services_of(lk_app)
+    assert await expiry.forget_provider_events(services) == 0  # still fresh
+    async with services.db.transaction() as tx:
+        old = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=8)
+        await tx.run(update(PROVIDER_EVENTS).values(received_at=old))
+    assert await expiry.forget_provider_events(services) == 1
+    assert await _count(lk_app, PROVIDER_EVENTS) == 0
