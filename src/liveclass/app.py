@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from liveclass import __version__
-from liveclass.api import participants, polls, recordings, rtc, sessions, ws
+from liveclass.api import participants, polls, providers, recordings, rtc, sessions, ws
 from liveclass.api.lean import document_components
 from liveclass.api.limits import BodySizeLimit
 from liveclass.api.problems import install_problem_handlers
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(rtc.router, prefix="/api/v1")
     app.include_router(recordings.router, prefix="/api/v1")
     app.include_router(polls.router, prefix="/api/v1")
+    app.include_router(providers.router, prefix="/api/v1")
     app.include_router(pages.router)
     app.mount("/static", pages.static_files(), name="static")
 

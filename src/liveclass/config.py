@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Provider = Literal["mesh", "janus"]
+Provider = Literal["mesh", "janus", "livekit"]
 RecordingStorageKind = Literal["local", "s3"]
 
 DEFAULT_DATA_DIR = "./var"
@@ -100,6 +100,18 @@ class Settings(BaseSettings):
     janus_admin_secret: SecretStr | None = None
     janus_api_secret: SecretStr | None = None
 
+    # LiveKit (provider "livekit"): the ws(s):// URL clients connect to, the API key and
+    # secret of that deployment, and the http(s):// base of its server API when it is not
+    # LIVEKIT_URL with the scheme swapped (e.g. LiveKit reached over an internal address).
+    livekit_url: str | None = None
+    livekit_api_key: str | None = None
+    livekit_api_secret: SecretStr | None = None
+    livekit_api_url: str | None = None
+    # LiveKit checks a participant token only when the client connects: short is safe.
+    livekit_token_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
+    # A LiveKit room with nobody in it closes after this long (CreateRoom empty_timeout).
+    livekit_empty_timeout_seconds: int = Field(default=600, ge=10, le=86_400)
+
     # Events for the platform (session.started, participant.joined, ...) are POSTed here,
     # signed with WEBHOOK_SECRET, from the outbox, with retries.
     webhook_url: str | None = None
@@ -146,6 +158,22 @@ class Settings(BaseSettings):
             JanusServerUrls.parse(entry)  # a bad item stops start-up, naming JANUS_URLS
         return value
 
+    @field_validator("livekit_url", "livekit_api_url")
+    @classmethod
+    def _livekit_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        schemes = ("ws", "wss", "http", "https")
+        try:
+            parts = urlsplit(value)
+            usable = parts.scheme in schemes and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
+            name = (info.field_name or "").upper()
+            raise ValueError(f"{name} must start with ws://, wss://, http:// or https://")
+        return value.rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -179,6 +207,15 @@ class Settings(BaseSettings):
             raise ValueError(f"RECORDING_STORAGE=s3 needs boto3: {S3_EXTRA_HINT}")
         if self.default_provider == "janus" and not self.janus_urls:
             raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
+        livekit = (self.livekit_url, self.livekit_api_key, self.livekit_api_secret)
+        if any(livekit) and not all(livekit):
+            raise ValueError(
+                "LiveKit needs all of LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+            )
+        if self.default_provider == "livekit" and not self.livekit_configured:
+            raise ValueError(
+                "DEFAULT_PROVIDER=livekit needs LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET"
+            )
         return self
 
     @model_validator(mode="after")
@@ -191,6 +228,16 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def livekit_configured(self) -> bool:
+        return bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
+
+    @property
+    def livekit_api_base(self) -> str | None:
+        """LIVEKIT_API_URL, else LIVEKIT_URL (the API client turns ``ws(s)://`` into
+        ``http(s)://``)."""
+        return self.livekit_api_url or self.livekit_url
 
     @property
     def janus_servers(self) -> list[JanusServerUrls]:

@@ -18,6 +18,7 @@ from liveclass.domain.providers import configured_backend
 from liveclass.domain.room_events import RoomEventsPort
 from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
+from liveclass.media.livekit import LiveKitBackend
 from liveclass.recording.capture import SessionRecording
 from liveclass.recording.recorder import Recorder
 from liveclass.recording.storage import configured_storage
@@ -56,6 +57,8 @@ def build_services(settings: Settings) -> Services:
     backends: dict[str, MediaBackend] = {"mesh": MeshBackend()}
     if settings.janus_urls:
         backends["janus"] = JanusBackend.from_settings(settings)
+    if settings.livekit_configured:
+        backends["livekit"] = LiveKitBackend.from_settings(settings)
     room_events = RoomEventsPort()
     recorder = Recorder(
         settings=settings,

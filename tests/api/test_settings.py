@@ -64,6 +64,8 @@ def _serve(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
         ({**GOOD, "PORT": "eighty"}, "PORT"),
         ({**GOOD, "DEFAULT_PROVIDER": "skype"}, "DEFAULT_PROVIDER"),
         ({**GOOD, "DEFAULT_PROVIDER": "janus"}, "JANUS_URLS"),
+        ({**GOOD, "DEFAULT_PROVIDER": "livekit"}, "LIVEKIT_URL"),
+        ({**GOOD, "LIVEKIT_URL": "wss://lk.example.org"}, "LIVEKIT_API_KEY"),
         ({**GOOD, "ACCESS_TOKEN_TTL_SECONDS": "1"}, "ACCESS_TOKEN_TTL_SECONDS"),
     ],
 )

@@ -16,8 +16,11 @@ import pytest
 
 from liveclass.media.backend import MediaBackend, MeshBackend
 from liveclass.media.janus import JanusBackend
+from liveclass.media.livekit import EgressTarget, LiveKitBackend
+from liveclass.media.livekit_api import LiveKitClient
 from tests.media.browser import LiveclassServer
 from tests.media.janus_server import JanusMissing, JanusServer
+from tests.support.fake_livekit import FakeLiveKitServer, serve_fake_livekit
 from tests.support.servers import free_port
 
 
@@ -107,11 +110,38 @@ def janus_backend_for(*servers: JanusServer) -> JanusBackend:
     )
 
 
-@pytest.fixture(params=["mesh", pytest.param("janus", marks=pytest.mark.janus)])
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[MediaBackend]:
+LIVEKIT_KEY = "APIcontract"
+LIVEKIT_SECRET = "contract-secret-of-at-least-thirty-two-bytes"
+
+
+@pytest.fixture
+def fake_livekit() -> Iterator[FakeLiveKitServer]:
+    """A stand-in LiveKit server (Twirp RoomService and Egress) on loopback."""
+    with serve_fake_livekit(LIVEKIT_KEY, LIVEKIT_SECRET) as server:
+        yield server
+
+
+def livekit_backend_for(server: FakeLiveKitServer, recordings: Path) -> LiveKitBackend:
+    client = LiveKitClient(server.url, api_key=LIVEKIT_KEY, api_secret=LIVEKIT_SECRET, timeout=2.0)
+    return LiveKitBackend(
+        client_url=server.url.replace("http", "ws", 1),
+        client=client,
+        api_key=LIVEKIT_KEY,
+        api_secret=LIVEKIT_SECRET,
+        egress=EgressTarget(directory=str(recordings)),
+    )
+
+
+@pytest.fixture(params=["mesh", pytest.param("janus", marks=pytest.mark.janus), "livekit"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MediaBackend]:
     """Every media backend, for the contract suite."""
     if request.param == "mesh":
         yield MeshBackend()
+        return
+    if request.param == "livekit":
+        livekit = livekit_backend_for(request.getfixturevalue("fake_livekit"), tmp_path)
+        yield livekit
+        await livekit.aclose()
         return
     server: JanusServer = request.getfixturevalue("janus_server")
     janus = janus_backend_for(server)

@@ -1,4 +1,5 @@
-"""The MediaBackend contract, run against every backend (mesh, and Janus for real)."""
+"""The MediaBackend contract, run against every backend (mesh, Janus for real, and LiveKit
+against a server implementing its documented Twirp API)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from liveclass.domain.roles import Role
-from liveclass.media.backend import MediaBackend, MediaParticipant, MediaRoom, RoomSpec
+from liveclass.media.backend import (
+    MediaBackend,
+    MediaParticipant,
+    MediaRoom,
+    MuteKind,
+    RoomSpec,
+)
 
 
 def a_spec() -> RoomSpec:
@@ -58,6 +65,21 @@ async def test_role_changes_and_removal_are_accepted(backend: MediaBackend) -> N
     await backend.close_room(room)
 
 
+@pytest.mark.parametrize("kind", ["audio", "video"])
+async def test_a_mute_request_is_accepted_connected_or_not(
+    backend: MediaBackend, kind: MuteKind
+) -> None:
+    room = await backend.open_room(a_spec())
+    student = a_participant(Role.SPEAKER)
+    await backend.grant(room, student)
+    await backend.mute(room, student, kind)  # granted, never connected: nothing to mute
+    await backend.close_room(room)
+
+
+def test_a_backend_says_whether_it_stores_recordings_itself(backend: MediaBackend) -> None:
+    assert isinstance(backend.stores_recordings, bool)
+
+
 async def test_close_room_is_idempotent(backend: MediaBackend) -> None:
     room = await backend.open_room(a_spec())
     await backend.close_room(room)
@@ -66,7 +88,7 @@ async def test_close_room_is_idempotent(backend: MediaBackend) -> None:
 
 async def test_recording_can_be_started_and_stopped(backend: MediaBackend, tmp_path: Path) -> None:
     room = await backend.open_room(a_spec())
-    records_itself = await backend.start_recording(room, tmp_path)
+    records_itself = await backend.start_recording(room, tmp_path, key="rec-1/class.mp4")
     assert isinstance(records_itself, bool)  # False: the recorder must join as a peer
     await backend.stop_recording(room)
     await backend.stop_recording(room)  # idempotent

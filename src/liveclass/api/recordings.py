@@ -170,12 +170,15 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 @router.get(
     "/recordings/{recording_id}/download",
-    summary="The class file (WebM); supports HTTP Range requests for seeking",
+    summary="The class file (WebM; MP4 from LiveKit); supports HTTP Range requests for seeking",
     response_class=StreamingResponse,
     responses={
         **_ERRORS,
-        200: {"content": {"video/webm": {}}, "description": "The whole file"},
-        206: {"content": {"video/webm": {}}, "description": "The requested byte range"},
+        200: {"content": {"video/webm": {}, "video/mp4": {}}, "description": "The whole file"},
+        206: {
+            "content": {"video/webm": {}, "video/mp4": {}},
+            "description": "The requested byte range",
+        },
         409: {"description": "RECORDING_NOT_READY"},
         416: {"description": "The range cannot be satisfied"},
     },
@@ -197,7 +200,8 @@ async def download(
         raise NotFound("The recording's file is gone.", code="RECORDING_NOT_FOUND") from exc
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="recording-{found.id}.webm"',
+        "Content-Disposition": f'attachment; filename="recording-{found.id}.{found.format}"',
+        "Content-Type": _MEDIA_TYPES.get(found.format, "application/octet-stream"),
     }
     if range_header is None:
         return _stream(storage.open_range(key), 200, size, headers)
@@ -212,8 +216,12 @@ async def download(
 def _stream(
     chunks: AsyncIterator[bytes], status: int, length: int, headers: dict[str, str]
 ) -> StreamingResponse:
+    media_type = headers.pop("Content-Type")
     headers = {**headers, "Content-Length": str(length)}
-    return StreamingResponse(chunks, status_code=status, media_type="video/webm", headers=headers)
+    return StreamingResponse(chunks, status_code=status, media_type=media_type, headers=headers)
+
+
+_MEDIA_TYPES = {"webm": "video/webm", "mp4": "video/mp4"}
 
 
 @router.delete(

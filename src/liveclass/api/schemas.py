@@ -24,7 +24,7 @@ from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Role
 
 SessionType = Literal["teaching", "interview", "coding", "workshop", "lesson"]
-ProviderName = Literal["mesh", "janus"]
+ProviderName = Literal["mesh", "janus", "livekit"]
 JoinRole = Literal["co_host", "speaker", "viewer"]
 
 # PostgreSQL text cannot hold NUL characters; refuse them at the edge instead of failing there.
@@ -195,6 +195,15 @@ class SessionOut(BaseModel):
     updated_at: datetime
 
 
+class SessionCreatedOut(SessionOut):
+    host_token: str | None = Field(
+        default=None,
+        description="LiveKit sessions only (seed 001): the owner's LiveKit access token for "
+        "the session's room, valid LIVEKIT_TOKEN_TTL_SECONDS. For a class that starts later, "
+        "the host gets a fresh one by joining (media.access_token).",
+    )
+
+
 class InviteOut(BaseModel):
     invite_token: str
     invite_url: str
@@ -306,7 +315,10 @@ class StatsOut(BaseModel):
     session_id: uuid.UUID
     status: SessionStatus
     current_participants: int = Field(description="Admitted and not left.")
-    connected_participants: int = Field(description="With an open classroom connection now.")
+    connected_participants: int = Field(
+        description="Connected now: to the classroom, or to the provider's room as its webhooks "
+        "report (LiveKit); someone on both counts once."
+    )
     peak_participants: int
     total_unique_participants: int
     duration_seconds: float

@@ -16,6 +16,7 @@ from liveclass.api.schemas import (
     InviteOut,
     Page,
     SessionCreate,
+    SessionCreatedOut,
     SessionOut,
     SessionQuery,
     SessionUpdate,
@@ -54,7 +55,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/sessions",
     status_code=201,
-    response_model=SessionOut,
+    response_model=SessionCreatedOut,
     responses={**PROBLEMS, 200: {"description": "The booking already had this session"}},
     summary="Schedule a session (create-or-get by booking_id)",
 )
@@ -84,7 +85,10 @@ async def create_session(
             )
     draft = control.SessionDraft(**body.model_dump(exclude_unset=False))
     row, created = await control.create_session(services, actor_of(caller), draft)
-    payload = session_out(services, actor_of(caller), row).model_dump_json()
+    shown = session_out(services, actor_of(caller), row)
+    # the owner's own media token only (an admin creating for a booking gets none)
+    host_token = control.host_media_token(services, row) if row.owner_id == caller.user_id else None
+    payload = SessionCreatedOut(**shown.model_dump(), host_token=host_token).model_dump_json()
     status = 201 if created else 200
     if idempotency_key is not None:
         async with services.db.transaction() as tx:

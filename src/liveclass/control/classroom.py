@@ -15,6 +15,7 @@ from liveclass.domain.actors import Actor
 from liveclass.domain.poll_views import Viewer
 from liveclass.domain.polls import PollDraft
 from liveclass.domain.roles import Role
+from liveclass.media.backend import MuteKind
 from liveclass.services import Services
 
 
@@ -31,6 +32,11 @@ class ClassroomControl:
 
     async def kick(self, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID) -> None:
         await participants.kick(self._services, actor, session_id, participant_id)
+
+    async def mute(
+        self, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID, kind: MuteKind
+    ) -> None:
+        await participants.mute(self._services, actor, session_id, participant_id, kind)
 
     async def change_role(
         self, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from liveclass.control.sessions import expire_overdue
-from liveclass.db import nodes
+from liveclass.db import nodes, provider_events
 from liveclass.db.types import utcnow
 from liveclass.recording.service import purge_expired
 from liveclass.services import Services
@@ -44,16 +44,27 @@ async def expire_forever(services: Services, *, every_seconds: float = 30.0) -> 
 
 
 async def purge_recordings_forever(services: Services, *, every_seconds: float = 3600.0) -> None:
-    """Delete recordings past RECORDING_RETENTION_DAYS (files and rows), hourly."""
+    """Delete recordings past RECORDING_RETENTION_DAYS (files and rows), hourly, and the
+    provider events kept for de-duplication once no provider redelivers them."""
     while True:
         try:
             purged = await purge_expired(services.recorder)
+            await forget_provider_events(services)
         except Exception:  # keep purging on later passes
             log.exception("recording retention pass failed")
         else:
             if purged:
                 log.info("deleted %d recording(s) past retention", purged)
         await asyncio.sleep(every_seconds)
+
+
+# Providers redeliver a webhook for minutes to hours; a week of event ids is plenty.
+PROVIDER_EVENT_RETENTION = timedelta(days=7)
+
+
+async def forget_provider_events(services: Services) -> int:
+    async with services.db.transaction() as tx:
+        return await provider_events.forget_before(tx, before=utcnow() - PROVIDER_EVENT_RETENTION)
 
 
 async def watch_nodes_forever(services: Services, hub: NodeHub) -> None:

@@ -27,6 +27,7 @@ from liveclass.domain.lifecycle import (
 )
 from liveclass.domain.roles import Role
 from liveclass.media.backend import MediaRoom, RoomSpec
+from liveclass.media.livekit import LiveKitBackend
 from liveclass.services import Services
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,15 @@ async def create_session(
             return existing, False
         await _announce(tx, "session.created", session)
     return session, True
+
+
+def host_media_token(services: Services, row: SessionRecord) -> str | None:
+    """Seed 001's ``host_token``: the owner's token for a LiveKit session's room (None for
+    other providers, whose media starts at the classroom socket)."""
+    backend = services.backends.get(row.provider)
+    if not isinstance(backend, LiveKitBackend):
+        return None
+    return backend.host_token(row.id, user_id=row.owner_id, name=row.owner_name)
 
 
 async def _booked(tx: Tx, actor: Actor, booking_id: str | None) -> SessionRecord | None:

@@ -8,11 +8,15 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, literal, select, update
 
-from liveclass.db.database import Reader, Tx
+from liveclass.db.database import Reader, Row, Tx
 from liveclass.db.tables import ATTENDANCE_INTERVALS
 from liveclass.db.types import UTCDateTime, utcnow
 
 _A = ATTENDANCE_INTERVALS.c
+
+# The pseudo nodes of spans a media provider reported (its webhooks), not a classroom
+# socket: they count as attendance, but no node holds a socket for them.
+PROVIDER_NODES = ("livekit",)
 
 
 async def open_interval(
@@ -33,6 +37,86 @@ async def open_interval(
             started_at=utcnow(),
             ended_at=None,
         )
+    )
+
+
+async def connected_at(
+    tx: Tx,
+    *,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    connection_id: str,
+    node_id: str,
+    at: datetime,
+) -> None:
+    """A media provider reports that ``connection_id`` connected at ``at``. Redelivery
+    changes nothing; after its disconnect was reported first (``disconnected_at`` left a
+    closed span where it ended), the span is stretched back to ``at``. Call it under the
+    session's lock (``seats.lock_room``): each connection has one row."""
+    found = await _connection(tx, connection_id)
+    if found is None:
+        await _insert(tx, session_id, participant_id, connection_id, node_id, at, None)
+    elif found["ended_at"] is not None and at < found["started_at"]:
+        await tx.run(update(ATTENDANCE_INTERVALS).where(_A.id == found["id"]).values(started_at=at))
+
+
+async def disconnected_at(
+    tx: Tx,
+    *,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    connection_id: str,
+    node_id: str,
+    at: datetime,
+) -> None:
+    """A media provider reports that ``connection_id`` disconnected at ``at``. Before its
+    connect arrived this leaves a closed span ``[at, at]`` (the connect stretches it), so
+    nothing stays open for ever; a span already closed is left as it is."""
+    found = await _connection(tx, connection_id)
+    if found is None:
+        await _insert(tx, session_id, participant_id, connection_id, node_id, at, at)
+    elif found["ended_at"] is None:
+        end = max(at, found["started_at"])
+        await tx.run(update(ATTENDANCE_INTERVALS).where(_A.id == found["id"]).values(ended_at=end))
+
+
+async def _connection(tx: Tx, connection_id: str) -> Row | None:
+    query = select(_A.id, _A.started_at, _A.ended_at).where(_A.connection_id == connection_id)
+    return await tx.one(query.order_by(_A.started_at).limit(1))
+
+
+async def _insert(
+    tx: Tx,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    connection_id: str,
+    node_id: str,
+    started_at: datetime,
+    ended_at: datetime | None,
+) -> None:
+    await tx.run(
+        ATTENDANCE_INTERVALS.insert().values(
+            id=uuid.uuid4(),
+            session_id=session_id,
+            participant_id=participant_id,
+            connection_id=connection_id,
+            node_id=node_id,
+            started_at=started_at,
+            ended_at=ended_at,
+        )
+    )
+
+
+async def close_node_in_session(
+    tx: Tx, *, session_id: uuid.UUID, node_id: str, at: datetime
+) -> None:
+    """Close what ``node_id`` (a provider's pseudo node, e.g. ``livekit``) holds open in
+    the session, at ``at`` or where a span started, whichever is later (the room closed)."""
+    started = _A.started_at
+    await tx.run(
+        update(ATTENDANCE_INTERVALS)
+        .where(_A.session_id == session_id, _A.node_id == node_id, _A.ended_at.is_(None))
+        .values(ended_at=case((started > at, started), else_=literal(at, UTCDateTime())))
     )
 
 
@@ -89,14 +173,26 @@ async def seconds_by_participant(
 
 
 async def connected_participants(db: Reader, *, session_id: uuid.UUID) -> set[uuid.UUID]:
-    return set(await open_connections(db, session_id=session_id))
+    """Who is connected now: to a classroom socket or, as a provider reported, to its room
+    (someone on both counts once)."""
+    rows = await db.all(
+        select(_A.participant_id)
+        .where(_A.session_id == session_id, _A.ended_at.is_(None))
+        .distinct()
+    )
+    return {row["participant_id"] for row in rows}
 
 
 async def open_connections(db: Reader, *, session_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    """Participant -> the socket they are connected with now (the newest, if several)."""
+    """Participant -> the classroom socket they are connected with now (the newest, if
+    several); a provider's reported connections hold no socket and are left out."""
     rows = await db.all(
         select(_A.participant_id, _A.connection_id)
-        .where(_A.session_id == session_id, _A.ended_at.is_(None))
+        .where(
+            _A.session_id == session_id,
+            _A.ended_at.is_(None),
+            _A.node_id.not_in(PROVIDER_NODES),
+        )
         .order_by(_A.started_at, _A.id)
     )
     return {row["participant_id"]: row["connection_id"] for row in rows}

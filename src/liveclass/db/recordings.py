@@ -69,6 +69,7 @@ def opened(
     owner_id: str,
     backend: str,
     started_by: str | None,
+    format: str = "webm",
 ) -> RecordingRecord:
     """A new recording of a session, ``starting``, for ``insert``."""
     now = utcnow()
@@ -79,7 +80,7 @@ def opened(
         owner_id=owner_id,
         backend=backend,
         state=RecordingState.STARTING,
-        format="webm",
+        format=format,
         storage_key=None,
         feed_keys=[],
         size_bytes=None,
@@ -112,6 +113,19 @@ async def active(db: Reader, *, session_id: uuid.UUID) -> RecordingRecord | None
     query = (
         select(RECORDINGS)
         .where(_R.session_id == session_id, _in_states(ACTIVE))
+        .order_by(_R.started_at.desc())
+        .limit(1)
+    )
+    return _build.maybe(await db.one(query))
+
+
+async def latest_of(
+    db: Reader, *, session_id: uuid.UUID, states: frozenset[RecordingState]
+) -> RecordingRecord | None:
+    """The session's newest recording in one of ``states``."""
+    query = (
+        select(RECORDINGS)
+        .where(_R.session_id == session_id, _in_states(states))
         .order_by(_R.started_at.desc())
         .limit(1)
     )

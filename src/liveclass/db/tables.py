@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -246,4 +247,17 @@ CLASSROOM_STATE = Table(
     Column("locks", JSON, nullable=False),
     Column("timer", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Events a video provider sent (its webhooks), one row each: a redelivery is found here.
+PROVIDER_EVENTS = Table(
+    "provider_events",
+    metadata,
+    Column("provider", String(32), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    # what it was (``participant_joined``, ``room_finished``, ...) and the provider's room
+    Column("event", String(64), nullable=False),
+    Column("room", String(128), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    PrimaryKeyConstraint("provider", "event_id", name="pk_provider_events"),
 )

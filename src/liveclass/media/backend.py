@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from liveclass.domain.roles import Role
 
@@ -39,10 +39,18 @@ class MediaParticipant:
     role: Role
 
 
+MuteKind = Literal["audio", "video"]
+
+
 class MediaBackend(Protocol):
     """A few async steps that move a session's media somewhere."""
 
     name: str
+    # True when the media server writes a recording's finished file into liveclass's
+    # recording storage itself and reports it later (LiveKit egress and its webhooks):
+    # the recording layer then only starts, stops and waits. False: files come back to
+    # this node (Janus's .mjr files, the mesh recorder's WebM) and are processed here.
+    stores_recordings: bool
 
     async def open_room(self, spec: RoomSpec) -> MediaRoom:
         """Create (or re-create) the room; idempotent for the same session."""
@@ -60,12 +68,20 @@ class MediaBackend(Protocol):
         """Drop the participant from the room at once (kick)."""
         ...
 
+    async def mute(self, room: MediaRoom, who: MediaParticipant, kind: MuteKind) -> None:
+        """A moderator's mute request: mute what ``who`` publishes of ``kind`` on the media
+        server, where it can (the classroom asks their browser to mute either way)."""
+        ...
+
     async def close_room(self, room: MediaRoom) -> None:
         """Destroy the room; idempotent."""
         ...
 
-    async def start_recording(self, room: MediaRoom, directory: Path) -> bool:
-        """Make the media server record every feed into ``directory``.
+    async def start_recording(
+        self, room: MediaRoom, directory: Path, *, key: str | None = None
+    ) -> bool:
+        """Make the media server record every feed into ``directory``; a backend that
+        ``stores_recordings`` writes one file under storage ``key`` instead.
 
         False means media never passes a server this backend controls, so the recording
         layer must join a recorder peer instead (mesh).
@@ -86,6 +102,7 @@ class MeshBackend:
     There is no media server, so the room exists only as presence in the realtime layer."""
 
     name = "mesh"
+    stores_recordings = False
 
     async def open_room(self, spec: RoomSpec) -> MediaRoom:
         return MediaRoom(backend=self.name, data={"max_publishers": spec.max_publishers})
@@ -100,10 +117,16 @@ class MeshBackend:
     async def remove_participant(self, room: MediaRoom, who: MediaParticipant) -> None:
         return None
 
+    async def mute(self, room: MediaRoom, who: MediaParticipant, kind: MuteKind) -> None:
+        # Media goes browser to browser: only the mute request to their browser can act.
+        return None
+
     async def close_room(self, room: MediaRoom) -> None:
         return None
 
-    async def start_recording(self, room: MediaRoom, directory: Path) -> bool:
+    async def start_recording(
+        self, room: MediaRoom, directory: Path, *, key: str | None = None
+    ) -> bool:
         # Nothing central sees mesh media: the recorder joins as a hidden peer instead.
         return False
 

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from liveclass.config import JanusServerUrls, Settings
 from liveclass.domain.errors import Unavailable
 from liveclass.domain.roles import Action, role_allows
-from liveclass.media.backend import MediaParticipant, MediaRoom, RoomSpec
+from liveclass.media.backend import MediaParticipant, MediaRoom, MuteKind, RoomSpec
 from liveclass.media.janus_api import (
     NO_SUCH_FEED,
     NO_SUCH_ROOM,
@@ -56,6 +56,7 @@ class JanusBackend:
     """
 
     name = "janus"
+    stores_recordings = False
 
     def __init__(
         self,
@@ -157,6 +158,11 @@ class JanusBackend:
     async def remove_participant(self, room: MediaRoom, who: MediaParticipant) -> None:
         await self._revoke(room, who)
 
+    async def mute(self, room: MediaRoom, who: MediaParticipant, kind: MuteKind) -> None:
+        # Janus can only force-mute a publisher's media line by its mid, which liveclass
+        # does not track; the mute request to their browser does it.
+        return None
+
     async def close_room(self, room: MediaRoom) -> None:
         async with self._janus.videoroom(_server(room)) as handle:
             try:
@@ -167,7 +173,9 @@ class JanusBackend:
 
     # -- recording --------------------------------------------------------------------
 
-    async def start_recording(self, room: MediaRoom, directory: Path) -> bool:
+    async def start_recording(
+        self, room: MediaRoom, directory: Path, *, key: str | None = None
+    ) -> bool:
         """Janus writes one ``.mjr`` per media line of every publisher into ``directory``
         (a path on the Janus machine), including publishers who join later."""
         async with self._janus.videoroom(_server(room)) as handle:

@@ -135,6 +135,7 @@ async def _dispatch(hub: Hub, conn: Connection, message: p.ClientMessage) -> Non
                 {"type": "mute_request", "kind": kind, "participant_id": me, "name": conn.name},
                 to=str(target),
             )
+            await _control(hub, conn, message)  # and on the media server, where it can
         case p.Ping(nonce=nonce):
             conn.push(p.encode({"type": "pong", "nonce": nonce}))
         case p.Stats():
@@ -169,6 +170,8 @@ async def _control(hub: Hub, conn: Connection, message: p.ClientMessage) -> None
                 await use_cases.kick(actor, sid, target)
             case p.ChangeRole(participant_id=target, role=role):
                 await use_cases.change_role(actor, sid, target, role)
+            case p.MuteRequest(participant_id=target, kind=kind):
+                await use_cases.mute(actor, sid, target, kind)
             case p.Admit(participant_id=target, admit=admit):
                 await use_cases.admit(actor, sid, target, admit=admit)
             case p.StartSession():

@@ -19,6 +19,7 @@ from liveclass.domain.actors import Actor
 from liveclass.domain.poll_views import Viewer
 from liveclass.domain.polls import PollDraft
 from liveclass.domain.roles import Role
+from liveclass.media.backend import MuteKind
 
 
 class ClassroomUseCases(Protocol):
@@ -36,6 +37,12 @@ class ClassroomUseCases(Protocol):
     async def kick(
         self, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID
     ) -> None: ...
+
+    async def mute(
+        self, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID, kind: MuteKind
+    ) -> None:
+        """Mute ``kind`` of the participant on the media server, where the backend can."""
+        ...
 
     async def change_role(
         self, actor: Actor, session_id: uuid.UUID, participant_id: uuid.UUID, role: Role

@@ -4,6 +4,9 @@
   ``janus_post`` converts and muxes the ``.mjr`` files into storage.
 - Mesh media passes no server, so a recorder process joins the room as a hidden peer
   (``mesh_capture``); on stop it finishes its WebM files and they go to storage.
+- LiveKit's egress writes one MP4 into the recording storage itself
+  (``MediaBackend.stores_recordings``): start and stop are calls to LiveKit from any node,
+  and its webhooks make the recording ready (``control.livekit_events``).
 
 These are the recording use cases the API calls, and ``SessionRecording`` follows the
 session lifecycle (``is_recorded`` sessions record from their start, every recording stops
@@ -22,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from liveclass.db import recordings
 from liveclass.db.recordings import RecordingRecord
 from liveclass.db.sessions import SessionRecord, get_session
 from liveclass.domain.actors import Actor
@@ -86,6 +90,9 @@ async def _begin(recorder: Recorder, opened: RecordingRecord) -> RecordingRecord
     async with recorder.db.transaction() as tx:
         session = await get_session(tx, session_id=opened.session_id)
     assert session is not None  # the recording was just opened for it
+    backend = recorder.backend(session.provider)
+    if backend.stores_recordings:
+        return await _begin_on_provider(recorder, backend, session, opened)
     work_dir = _work_dir(recorder, opened.id)
     try:
         capture = await _capture_for(recorder, session, opened, work_dir)
@@ -138,7 +145,52 @@ async def _spawn_recorder(
     return await MeshCapture.spawn(launch, on_joined=joined, on_done=done)
 
 
+async def _begin_on_provider(
+    recorder: Recorder, backend: MediaBackend, session: SessionRecord, opened: RecordingRecord
+) -> RecordingRecord:
+    """The provider records into storage under the recording's key: the recording is
+    ``recording`` once it accepted, ``ready`` when its webhook reports the file."""
+    room = _room_of(session)
+    try:
+        if room is None:
+            raise RecordingError("the session has no media room")
+        await backend.start_recording(
+            room, _work_dir(recorder, opened.id), key=provider_key(opened)
+        )
+    except (DomainError, RecordingError) as exc:
+        reason = getattr(exc, "detail", None) or str(exc)
+        failed = await _failed(recorder, opened.id, f"the recording could not start: {reason}")
+        return failed or opened
+    await service.mark_recording(recorder, opened.id)
+    async with recorder.db.reader() as conn:
+        now = await recordings.get(conn, recording_id=opened.id)
+    await _announce(recorder, now or opened)
+    return now or opened
+
+
+def provider_key(recording: RecordingRecord) -> str:
+    """The storage key a provider writes a recording's file under."""
+    return f"{recording.id}/{recording.backend}.mp4"
+
+
+async def _stop_on_provider(recorder: Recorder, stopped: RecordingRecord) -> None:
+    async with recorder.db.reader() as conn:
+        session = await get_session(conn, session_id=stopped.session_id)
+    room = _room_of(session) if session is not None else None
+    if room is None:
+        return
+    try:
+        await recorder.backend(stopped.backend).stop_recording(room)
+    except DomainError as exc:
+        # the egress ends with the room at the latest; its webhook still reports the file
+        log.warning("could not stop the provider's recording: %s", exc.detail)
+
+
 async def _end(recorder: Recorder, stopped: RecordingRecord) -> None:
+    if _stored_by_provider(recorder, stopped):
+        await _announce(recorder, stopped)
+        await _stop_on_provider(recorder, stopped)
+        return
     capture = recorder.captures.get(stopped.id)
     await _announce(recorder, stopped)
     if capture is None:
@@ -249,6 +301,11 @@ async def _announce(recorder: Recorder, recording: RecordingRecord) -> None:
     await recorder.room_events.recording_changed(
         recording.session_id, recording.id, recording.state
     )
+
+
+def _stored_by_provider(recorder: Recorder, recording: RecordingRecord) -> bool:
+    backend = recorder.backends.get(recording.backend)
+    return backend is not None and backend.stores_recordings
 
 
 def _work_dir(recorder: Recorder, recording_id: uuid.UUID) -> Path:

@@ -7,6 +7,7 @@ module keeps the recording's record exact and stores the result.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from liveclass.db import recordings
@@ -32,7 +33,7 @@ async def start_recording(
     async with recorder.db.transaction() as tx:
         session = await _live_session(tx, session_id)
         require_host(actor, session)
-        return await _open(tx, session, started_by=actor.user_id)
+        return await _open(recorder, tx, session, started_by=actor.user_id)
 
 
 async def stop_recording(
@@ -55,7 +56,7 @@ async def on_session_started(recorder: Recorder, event: SessionStarted) -> Recor
         fresh = await get_session(tx, session_id=event.session_id)
         if fresh is None or fresh.status != SessionStatus.LIVE:
             return None
-        return await _open(tx, fresh, started_by=None)
+        return await _open(recorder, tx, fresh, started_by=None)
 
 
 async def on_session_ended(recorder: Recorder, session_id: uuid.UUID) -> RecordingRecord | None:
@@ -107,6 +108,59 @@ async def finish(
         return await _move(tx, found, RecordingState.READY)
 
 
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A recording's file as a provider stored it (LiveKit egress): its storage key."""
+
+    key: str
+    size: int
+    duration_ms: int | None
+
+
+async def finish_stored(
+    recorder: Recorder, recording_id: uuid.UUID, outcome: StoredFile | RecordingError
+) -> RecordingRecord:
+    """The provider reports the recording's file (``ready``) or its failure (``failed``)."""
+    async with recorder.db.transaction() as tx:
+        return await record_stored(tx, recording_id=recording_id, outcome=outcome)
+
+
+async def record_stored(
+    tx: Tx, *, recording_id: uuid.UUID, outcome: StoredFile | RecordingError
+) -> RecordingRecord:
+    """``finish_stored`` inside the caller's transaction (a webhook's, with its dedup row).
+
+    The report may come before liveclass asked the provider to stop (the room closed, a
+    limit was reached), so an active recording goes through ``processing`` on the way; a
+    recording already finished stays as it is (a late or repeated report)."""
+    found = await _get(tx, recording_id)
+    if found.state in FINISHED or found.state is RecordingState.DELETED:
+        return found
+    if isinstance(outcome, RecordingError):
+        return await _move(tx, found, RecordingState.FAILED, reason=str(outcome))
+    if found.state is RecordingState.STARTING:
+        found = await _move(tx, found, RecordingState.RECORDING)
+    if found.state is RecordingState.RECORDING:
+        found = await _move(tx, found, RecordingState.PROCESSING)
+    await recordings.set_output(
+        tx,
+        recording_id=recording_id,
+        storage_key=outcome.key,
+        size_bytes=outcome.size,
+        feed_keys=[],
+        duration_ms=outcome.duration_ms,
+    )
+    return await _move(tx, found, RecordingState.READY)
+
+
+async def confirm_started(tx: Tx, *, recording_id: uuid.UUID) -> RecordingRecord:
+    """The provider reports the capture began: ``starting -> recording`` (once)."""
+    found = await _get(tx, recording_id)
+    if found.state is RecordingState.STARTING:
+        return await _move(tx, found, RecordingState.RECORDING)
+    return found
+
+
 async def fail(recorder: Recorder, recording_id: uuid.UUID, reason: str) -> RecordingRecord:
     """The capture broke (recorder crashed, Janus gone): mark it failed; the class goes on."""
     async with recorder.db.transaction() as tx:
@@ -149,16 +203,21 @@ async def _live_session(tx: Tx, session_id: uuid.UUID) -> SessionRecord:
     return session
 
 
-async def _open(tx: Tx, session: SessionRecord, *, started_by: str | None) -> RecordingRecord:
+async def _open(
+    recorder: Recorder, tx: Tx, session: SessionRecord, *, started_by: str | None
+) -> RecordingRecord:
     existing = await recordings.active(tx, session_id=session.id)
     if existing is not None:
         return existing
+    # a provider that stores the file itself writes MP4 (LiveKit's egress); ours is WebM
+    stored = recorder.backend(session.provider).stores_recordings
     new = recordings.opened(
         session_id=session.id,
         course_id=session.course_id,
         owner_id=session.owner_id,
         backend=session.provider,
         started_by=started_by,
+        format="mp4" if stored else "webm",
     )
     await recordings.insert(tx, recording=new)
     return new
