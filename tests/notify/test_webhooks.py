@@ -21,15 +21,21 @@ SECRET = "webhook-secret-for-tests-0123456789"
 
 
 @pytest.fixture
-def settings(database_url: str, receiver: Receiver) -> Settings:
+def sender_settings(database_url: str, receiver: Receiver) -> Settings:
+    """The settings of the sender these tests drive by hand. The app under test keeps the
+    default settings (no WEBHOOK_URL): its own background sender would race this one for
+    the same events."""
     return make_settings(database_url, webhook_url=receiver.url, webhook_secret=SECRET)
 
 
 async def test_events_are_signed_and_delivered_once(
-    client: httpx.AsyncClient, platform: Platform, settings: Settings, receiver: Receiver
+    client: httpx.AsyncClient,
+    platform: Platform,
+    sender_settings: Settings,
+    receiver: Receiver,
 ) -> None:
     session = await create_session(client, platform)
-    services = build_services(settings)
+    services = build_services(sender_settings)
     sender = WebhookSender.from_settings(services.db, services.settings)
     try:
         assert await sender.deliver_due() == 1
@@ -59,11 +65,14 @@ async def test_events_are_signed_and_delivered_once(
 
 
 async def test_failed_delivery_is_retried_later(
-    client: httpx.AsyncClient, platform: Platform, settings: Settings, receiver: Receiver
+    client: httpx.AsyncClient,
+    platform: Platform,
+    sender_settings: Settings,
+    receiver: Receiver,
 ) -> None:
     await create_session(client, platform)
     receiver.fail_next = 1
-    services = build_services(settings)
+    services = build_services(sender_settings)
     sender = WebhookSender.from_settings(services.db, services.settings)
     try:
         assert await sender.deliver_due() == 0
