@@ -318,7 +318,9 @@ export class LiveKitMedia {
       const source = sourceOf(lk, kind, track);
       // LiveKit would refuse a source the token does not grant (an empty list allows all)
       if (published.has(track) || (allowed.size && !allowed.has(source))) continue;
-      await room.localParticipant.publishTrack(track, { source, name: `${kind}:${this.selfId}` });
+      const publication = await room.localParticipant.publishTrack(track, { source, name: `${kind}:${this.selfId}` });
+      // turned off before it went out: others see it muted, as after a toggle
+      if (!track.enabled) await publication.mute();
     }
   }
 
