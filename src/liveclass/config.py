@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     livekit_token_ttl_seconds: int = Field(default=600, ge=30, le=86_400)
     # A LiveKit room with nobody in it closes after this long (CreateRoom empty_timeout).
     livekit_empty_timeout_seconds: int = Field(default=600, ge=10, le=86_400)
+    # livekit-client's ESM build, served to LiveKit classrooms: by default the copy
+    # scripts/install puts into the package (web/vendor/); a plain `pip install .` has none,
+    # so point this at node_modules/livekit-client/dist/livekit-client.esm.mjs instead.
+    livekit_client_js: str | None = None
 
     # Events for the platform (session.started, participant.joined, ...) are POSTed here,
     # signed with WEBHOOK_SECRET, from the outbox, with retries.

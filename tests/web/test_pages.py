@@ -69,6 +69,7 @@ async def test_client_modules_are_served_as_javascript(client: httpx.AsyncClient
         "mesh-media.js",
         "janus-media.js",
         "janus-api.js",
+        "livekit-transport.js",
     )
     for name in (*library, "create.js", *ui_modules):
         module = await client.get(f"/static/{name}")

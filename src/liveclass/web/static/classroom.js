@@ -98,6 +98,8 @@ class Classroom {
     const media = await openMedia(this.client, joined, { iceServers });
     media.onRemoteStream = (pid, stream, kind) => this.showStream(pid, stream, kind);
     media.onRemoteStreamEnded = (pid, kind) => this.removeTile(pid, kind);
+    // e.g. a LiveKit class on a server without livekit-client; never over a fatal notice
+    media.onMediaError = (text) => { if (!$('notice').classList.contains('fatal')) this.notice(text); };
     this.client.useMedia(media);
     return media;
   }
@@ -241,6 +243,7 @@ class Classroom {
 
   setMic(/** @type {boolean} */ on, announce = true) {
     this.camera?.getAudioTracks().forEach((t) => { t.enabled = on; });
+    this.media?.trackEnabled('audio', on);
     $('mic').setAttribute('aria-pressed', String(on));
     $('mic').textContent = on ? 'Mute' : 'Unmute';
     this.renderMediaLocks();
@@ -249,6 +252,7 @@ class Classroom {
 
   setCamera(/** @type {boolean} */ on, announce = true) {
     this.camera?.getVideoTracks().forEach((t) => { t.enabled = on; });
+    this.media?.trackEnabled('video', on);
     $('camera').setAttribute('aria-pressed', String(on));
     $('camera').textContent = on ? 'Camera off' : 'Camera on';
     this.renderMediaLocks();

@@ -153,6 +153,11 @@ export class JanusMedia {
     this.serial(async () => this.stopPublishing(kind));
   }
 
+  /** @param {'audio'|'video'} _kind @param {boolean} _enabled */
+  trackEnabled(_kind, _enabled) {
+    // nothing to tell anyone: a disabled track already sends silence or black frames
+  }
+
   close() {
     this.closed = true;
     this.teardown();

@@ -54,6 +54,8 @@ import * as mesh from './mesh-media.js';
  * @property {(message: SignalMessage) => void} signal  an `offer`, `answer` or `candidate` for us
  * @property {(stream: MediaStream, kind: StreamKind) => void} publish  send it while we may
  * @property {(kind: StreamKind) => void} unpublish
+ * @property {(kind: 'audio'|'video', enabled: boolean) => void} trackEnabled  the page turned the
+ *   camera stream's microphone or camera on or off (`track.enabled`); an SFU may also mute it there
  * @property {() => void} close  stop everything; `start` builds again
  * @property {() => RTCPeerConnection[]} peerConnections  every one open now (for getStats)
  * @property {(participantId: string, stream: MediaStream, kind: StreamKind) => void} onRemoteStream
@@ -76,6 +78,7 @@ import * as mesh from './mesh-media.js';
 const TRANSPORTS = {
   mesh: async () => mesh,
   janus: () => import('./janus-media.js'),
+  livekit: () => import('./livekit-transport.js'),
 };
 
 /**

@@ -122,6 +122,11 @@ export class MeshMedia {
     for (const link of this.links.values()) link.removeStream(stream);
   }
 
+  /** @param {'audio'|'video'} _kind @param {boolean} _enabled */
+  trackEnabled(_kind, _enabled) {
+    // nothing to tell anyone: a disabled track already sends silence or black frames
+  }
+
   close() {
     this.closed = true;
     for (const pid of [...this.links.keys()]) this.drop(pid);
