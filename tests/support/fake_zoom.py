@@ -15,6 +15,15 @@ It follows Zoom's documented contract, not liveclass's expectations:
   once, its ``/`` splits the path and the route is not found.
 - ``download_url`` (``/rec/download/{file}``) takes ``?access_token=`` (the webhook's
   ``download_token`` or an OAuth token) or a Bearer header, and redirects to the file.
+- ``POST /v2/meetings/{id}/registrants`` (``email`` and ``first_name`` required; the
+  meeting must have registration on, ``settings.approval_type`` 0 or 1) answers 201 with
+  the registrant's own ``join_url`` and ``registrant_id``; the same address again answers
+  the same registrant. ``participant_event`` for a registered address names it with its
+  ``registrant_id``, as Zoom's participant events do.
+- ``PATCH /v2/live_meetings/{id}/events`` (in-meeting controls) takes ``method``
+  ``recording.start|stop|pause|resume`` while the meeting is live (started, not ended) and
+  answers 202; otherwise 400. Zoom's error code for "not live" is not documented in what
+  was read; the fake answers 3000.
 - Webhooks are signed as Zoom signs them: ``x-zm-signature: v0=hex(HMAC-SHA256(secret,
   "v0:{ts}:{body}"))`` with ``x-zm-request-timestamp`` in seconds; ``validate_endpoint``
   performs the ``endpoint.url_validation`` challenge against a URL and checks the answer.
@@ -108,6 +117,10 @@ class FakeZoom:
         self.tokens: dict[str, float] = {}  # token -> expiry (time.time)
         self.meetings: dict[int, dict[str, Any]] = {}
         self.recordings: dict[str, _Recording] = {}  # by instance UUID
+        self.registrants: dict[int, dict[str, dict[str, Any]]] = {}  # meeting -> email -> it
+        self.cloud_recording: dict[int, str] = {}  # meeting -> last in-meeting control
+        # a recording.completed download_token lives 24 hours; tests end that at once
+        self.download_tokens_valid = True
         # the next meeting's instance UUID (tests set one with '/' in it)
         self.next_uuid = ""
         # API calls: answer the next N with this status and Zoom's error body
@@ -138,6 +151,10 @@ class FakeZoom:
                     methods=["GET", "PATCH", "DELETE"],
                 ),
                 Route("/v2/meetings/{meeting_id}/status", self.meeting_status, methods=["PUT"]),
+                Route(
+                    "/v2/meetings/{meeting_id}/registrants", self.add_registrant, methods=["POST"]
+                ),
+                Route("/v2/live_meetings/{meeting_id}/events", self.in_meeting, methods=["PATCH"]),
                 Route(
                     "/v2/meetings/{meeting_id}/recordings", self.meeting_recordings, methods=["GET"]
                 ),
@@ -317,6 +334,67 @@ class FakeZoom:
             meeting["status"] = "finished" if action == "end" else "waiting"
         return Response(status_code=204)
 
+    # registrants and in-meeting controls
+
+    async def add_registrant(self, request: Request) -> Response:
+        refused = await self._api_gate(request)
+        if refused is not None:
+            return refused
+        raw_id = request.path_params["meeting_id"]
+        meeting = self._find(raw_id)
+        if meeting is None:
+            return _zoom_error(404, 3001, f"Meeting does not exist: {raw_id}.")
+        if meeting["settings"].get("approval_type", 2) not in (0, 1):
+            return _zoom_error(400, 3000, "Registration has not been enabled for this meeting.")
+        body = await request.json()
+        email = str(body.get("email", "")).strip().lower()
+        if "@" not in email or not str(body.get("first_name", "")).strip():
+            return _zoom_error(400, 300, "Validation Failed: email and first_name are required.")
+        with self._lock:
+            known = self.registrants.setdefault(meeting["id"], {})
+            if email not in known:
+                tk = secrets.token_urlsafe(24)
+                known[email] = {
+                    "id": meeting["id"],
+                    "registrant_id": secrets.token_urlsafe(16),
+                    "topic": meeting["topic"],
+                    "start_time": meeting["start_time"],
+                    "join_url": f"https://zoom.us/w/{meeting['id']}?tk={tk}",
+                    "participant_pin_code": secrets.randbelow(900000) + 100000,
+                    "first_name": body["first_name"],
+                    "last_name": body.get("last_name", ""),
+                }
+            registrant = dict(known[email])
+        registrant.pop("first_name")
+        registrant.pop("last_name")
+        return JSONResponse(registrant, status_code=201)
+
+    async def in_meeting(self, request: Request) -> Response:
+        refused = await self._api_gate(request)
+        if refused is not None:
+            return refused
+        raw_id = request.path_params["meeting_id"]
+        meeting = self._find(raw_id)
+        if meeting is None:
+            return _zoom_error(404, 3001, f"Meeting does not exist: {raw_id}.")
+        method = (await request.json()).get("method")
+        if method not in (
+            "recording.start",
+            "recording.stop",
+            "recording.pause",
+            "recording.resume",
+        ):
+            return _zoom_error(400, 300, f"Invalid method: {method}.")
+        if meeting["status"] != "started":
+            return _zoom_error(400, 3000, "The meeting is not in progress.")
+        with self._lock:
+            self.cloud_recording[meeting["id"]] = method
+        return Response(status_code=202)
+
+    def registrant(self, meeting_id: int, email: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.registrants.get(meeting_id, {}).get(email.lower())
+
     # recordings
 
     async def meeting_recordings(self, request: Request) -> Response:
@@ -393,8 +471,9 @@ class FakeZoom:
         if recording is None:
             return _zoom_error(404, 3301, "This recording does not exist.")
         given = request.query_params.get("access_token", "")
+        webhook_token = self.download_tokens_valid and given == recording.download_token
         allowed = self._bearer_ok(request) or (
-            bool(given) and (given == recording.download_token or self._token_ok(given))
+            bool(given) and (webhook_token or self._token_ok(given))
         )
         if not allowed:
             return _zoom_error(401, 124, "Invalid access token.")
@@ -450,6 +529,9 @@ class FakeZoom:
     ) -> dict[str, Any]:
         """``meeting.participant_joined`` / ``_left`` (``at`` is join_time or leave_time)."""
         time_field = "join_time" if name.endswith("joined") else "leave_time"
+        registered = self.registrant(meeting_id, str(fields.get("email", "")))
+        if registered is not None:
+            fields.setdefault("registrant_id", registered["registrant_id"])
         participant = {
             "user_id": user_id,
             "user_name": user_name,
