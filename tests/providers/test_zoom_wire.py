@@ -45,7 +45,8 @@ from liveclass.providers.zoom_webhooks import (
     url_validation_answer,
     verify_webhook,
 )
-from tests.support.fake_zoom import FakeZoomServer, LoopbackServer, SignedWebhook, serve_fake_zoom
+from tests.support.fake_zoom import FakeZoomServer, SignedWebhook, serve_fake_zoom
+from tests.support.loopback_app import LoopbackApp
 
 ACCOUNT = "acct-liveclass"
 CLIENT_ID = "client-liveclass"
@@ -687,7 +688,7 @@ def webhook_endpoint(secret: str) -> Starlette:
 async def test_zoom_validates_the_endpoint(
     zoom: FakeZoomServer, secret: str, validated: bool
 ) -> None:
-    endpoint = LoopbackServer(webhook_endpoint(secret))
+    endpoint = LoopbackApp(webhook_endpoint(secret), "webhook endpoint")
     endpoint.start()
     try:
         assert await zoom.fake.validate_endpoint(f"{endpoint.url}/hooks/zoom") is validated

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.support.fake_zoom import LoopbackServer
+from tests.support.loopback_app import LoopbackApp
 
 SIGNATURE_HEADER = "X-Jaas-Signature"
 
@@ -85,7 +85,7 @@ class FakeJaas:
 @contextmanager
 def serve_fake_jaas(*, app_id: str, webhook_secret: str) -> Iterator[FakeJaas]:
     fake = FakeJaas(app_id, webhook_secret)
-    server = LoopbackServer(fake.app())
+    server = LoopbackApp(fake.app(), "fake JaaS")
     fake.url = server.url
     server.start()
     try:

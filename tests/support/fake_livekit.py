@@ -29,7 +29,6 @@ import datetime
 import hashlib
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-import uvicorn
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from livekit.api import AccessToken, TokenVerifier
@@ -50,6 +48,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.support.loopback_app import LoopbackApp
 
 PROTOBUF = "application/protobuf"
 JSON = "application/json"
@@ -567,42 +567,13 @@ def _location(output: dict[str, Any]) -> str:
     return str(output.get("filepath", ""))
 
 
-class FakeLiveKitServer:
+class FakeLiveKitServer(LoopbackApp):
     """``FakeLiveKit`` on a loopback port, which a test may take down and bring back."""
 
     def __init__(self, fake: FakeLiveKit) -> None:
         self.fake = fake
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        app = Starlette(
-            routes=[Route("/twirp/{service}/{method}", self.fake.handle, methods=["POST"])]
-        )
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the fake LiveKit server did not start")
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
-
-    def stop(self) -> None:
-        """Down: the port refuses connections until ``start`` again (state is kept)."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=20)
-        self._server = self._thread = None
+        app = Starlette(routes=[Route("/twirp/{service}/{method}", fake.handle, methods=["POST"])])
+        super().__init__(app, "fake LiveKit server")
 
 
 @contextmanager

@@ -39,7 +39,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -49,11 +48,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+
+from tests.support.loopback_app import LoopbackApp
 
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
@@ -609,45 +609,10 @@ def _meeting_problem(body: dict[str, Any]) -> str:
     return ""
 
 
-class LoopbackServer:
-    """A Starlette app on a loopback port in a thread, which a test may stop and start."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the loopback server did not start")
-            time.sleep(0.01)
-        self._server, self._thread = server, thread
-
-    def stop(self) -> None:
-        """Down: the port refuses connections until ``start`` again (state is kept)."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=20)
-        self._server = self._thread = None
-
-
 @dataclass
 class FakeZoomServer:
     fake: FakeZoom
-    server: LoopbackServer
+    server: LoopbackApp
 
     @property
     def url(self) -> str:
@@ -674,7 +639,7 @@ def serve_fake_zoom(
         webhook_secret=webhook_secret or secrets.token_urlsafe(24),
         expires_in=expires_in,
     )
-    server = LoopbackServer(fake.app())
+    server = LoopbackApp(fake.app(), "fake Zoom")
     fake.url = server.url
     server.start()
     try:
