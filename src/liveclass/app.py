@@ -18,6 +18,7 @@ from liveclass.api.schemas import JoinBody
 from liveclass.config import Settings
 from liveclass.control.classroom import ClassroomControl
 from liveclass.control.expiry import (
+    download_recordings_forever,
     expire_forever,
     purge_recordings_forever,
     watch_nodes_forever,
@@ -106,6 +107,10 @@ def _background_workers(services: Services, hub: Hub) -> list[asyncio.Task[None]
         asyncio.create_task(expire_forever(services), name="liveclass-expiry"),
         asyncio.create_task(purge_recordings_forever(services), name="liveclass-retention"),
     ]
+    if services.hosted:
+        tasks.append(
+            asyncio.create_task(download_recordings_forever(services), name="liveclass-downloads")
+        )
     if services.settings.webhook_url:
         sender = WebhookSender.from_settings(services.db, services.settings)
         tasks.append(asyncio.create_task(sender.run_forever(), name="liveclass-webhooks"))

@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Provider = Literal["mesh", "janus", "livekit"]
-RecordingStorageKind = Literal["local", "s3"]
+Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi"]
+RecordingStorageKind = Literal["local", "s3", "cloudinary"]
+# Providers that run the class in their own client (``providers/hosted.py``); each needs
+# its settings (``Settings.hosted_configured``).
+HOSTED_PROVIDERS = ("daily", "zoom", "jitsi")
 
 DEFAULT_DATA_DIR = "./var"
 GENERATED_SECRETS_FILE = "secrets.env"
@@ -116,6 +119,31 @@ class Settings(BaseSettings):
     # so point this at node_modules/livekit-client/dist/livekit-client.esm.mjs instead.
     livekit_client_js: str | None = None
 
+    # Hosted providers: the provider moves the media in its own client; liveclass schedules,
+    # hands out links, counts attendance and keeps recordings. Base URLs default to the real
+    # services (tests point them at local servers).
+    daily_api_key: SecretStr | None = None
+    daily_api_url: str = "https://api.daily.co/v1"
+    # the ``hmac`` Daily answered when the webhook was created (base64)
+    daily_webhook_secret: SecretStr | None = None
+    # Zoom Server-to-Server OAuth
+    zoom_account_id: str | None = None
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
+    zoom_webhook_secret: SecretStr | None = None
+    zoom_api_url: str = "https://api.zoom.us/v2"
+    zoom_oauth_url: str = "https://zoom.us/oauth/token"
+    # self-hosted Jitsi with token authentication, or Jitsi as a Service (JaaS)
+    jitsi_domain: str | None = None
+    jitsi_app_id: str | None = None
+    jitsi_app_secret: SecretStr | None = None
+    jaas_app_id: str | None = None
+    jaas_key_id: str | None = None
+    jaas_private_key: SecretStr | None = None
+    jaas_webhook_secret: SecretStr | None = None
+    # A person's link or token is valid this long after the class's scheduled end.
+    hosted_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
+
     # Events for the platform (session.started, participant.joined, ...) are POSTed here,
     # signed with WEBHOOK_SECRET, from the outbox, with retries.
     webhook_url: str | None = None
@@ -135,6 +163,12 @@ class Settings(BaseSettings):
     s3_access_key: str | None = None
     s3_secret_key: SecretStr | None = None
     s3_prefix: str = ""
+    # RECORDING_STORAGE=cloudinary: CLOUDINARY_URL, or CLOUD_NAME/CLOUD_API_KEY/CLOUD_API_SECRET
+    cloudinary_url: SecretStr | None = None
+    cloud_name: str | None = None
+    cloud_api_key: str | None = None
+    cloud_api_secret: SecretStr | None = None
+    cloudinary_api_url: str = "https://api.cloudinary.com/v1_1"
     # Host addresses the mesh recorder gathers ICE candidates on; empty means every
     # non-loopback address (set 127.0.0.1 where loopback is the only network).
     recorder_ice_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -178,6 +212,18 @@ class Settings(BaseSettings):
             raise ValueError(f"{name} must start with ws://, wss://, http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("daily_api_url", "zoom_api_url", "zoom_oauth_url", "cloudinary_api_url")
+    @classmethod
+    def _provider_api_url(cls, value: str, info: ValidationInfo) -> str:
+        try:
+            parts = urlsplit(value)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
+            raise ValueError(f"{(info.field_name or '').upper()} must start with http(s)://")
+        return value.rstrip("/")
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -209,6 +255,15 @@ class Settings(BaseSettings):
             raise ValueError("RECORDING_STORAGE=s3 needs S3_BUCKET")
         if self.recording_storage == "s3" and importlib.util.find_spec("boto3") is None:
             raise ValueError(f"RECORDING_STORAGE=s3 needs boto3: {S3_EXTRA_HINT}")
+        if self.recording_storage == "cloudinary" and self.cloudinary_missing:
+            raise ValueError(
+                "RECORDING_STORAGE=cloudinary needs CLOUDINARY_URL or "
+                + ", ".join(self.cloudinary_missing)
+            )
+        for name in HOSTED_PROVIDERS:
+            missing = self.hosted_missing(name)
+            if self.default_provider == name and missing:
+                raise ValueError(f"DEFAULT_PROVIDER={name} needs {' and '.join(missing)}")
         if self.default_provider == "janus" and not self.janus_urls:
             raise ValueError("DEFAULT_PROVIDER=janus needs JANUS_URLS")
         livekit = (self.livekit_url, self.livekit_api_key, self.livekit_api_secret)
@@ -236,6 +291,60 @@ class Settings(BaseSettings):
     @property
     def livekit_configured(self) -> bool:
         return bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
+
+    def hosted_missing(self, provider: str) -> list[str]:
+        """The settings hosted ``provider`` still needs (empty: it is configured)."""
+        needs: dict[str, tuple[tuple[str, object], ...]] = {
+            "daily": (
+                ("DAILY_API_KEY", self.daily_api_key),
+                ("DAILY_WEBHOOK_SECRET", self.daily_webhook_secret),
+            ),
+            "zoom": (
+                ("ZOOM_ACCOUNT_ID", self.zoom_account_id),
+                ("ZOOM_CLIENT_ID", self.zoom_client_id),
+                ("ZOOM_CLIENT_SECRET", self.zoom_client_secret),
+                ("ZOOM_WEBHOOK_SECRET", self.zoom_webhook_secret),
+            ),
+        }
+        if provider == "jitsi":
+            return self._jitsi_missing()
+        return [name for name, value in needs.get(provider, ()) if not value]
+
+    def _jitsi_missing(self) -> list[str]:
+        # either self-hosted (domain + app id + secret) or JaaS (app id + key id + key)
+        if self.jaas_app_id or self.jaas_key_id or self.jaas_private_key:
+            jaas = (
+                ("JAAS_APP_ID", self.jaas_app_id),
+                ("JAAS_KEY_ID", self.jaas_key_id),
+                ("JAAS_PRIVATE_KEY", self.jaas_private_key),
+            )
+            return [name for name, value in jaas if not value]
+        own = (
+            ("JITSI_DOMAIN", self.jitsi_domain),
+            ("JITSI_APP_ID", self.jitsi_app_id),
+            ("JITSI_APP_SECRET", self.jitsi_app_secret),
+        )
+        return [name for name, value in own if not value]
+
+    def hosted_configured(self, provider: str) -> bool:
+        return provider in HOSTED_PROVIDERS and not self.hosted_missing(provider)
+
+    @property
+    def cloudinary_secret(self) -> str | None:
+        secret = self.cloud_api_secret
+        return secret.get_secret_value() if secret is not None else None
+
+    @property
+    def cloudinary_missing(self) -> list[str]:
+        """What RECORDING_STORAGE=cloudinary still needs (CLOUDINARY_URL covers all)."""
+        if self.cloudinary_url is not None:
+            return []
+        given = (
+            ("CLOUD_NAME", self.cloud_name),
+            ("CLOUD_API_KEY", self.cloud_api_key),
+            ("CLOUD_API_SECRET", self.cloud_api_secret),
+        )
+        return [name for name, value in given if not value]
 
     @property
     def livekit_api_base(self) -> str | None:

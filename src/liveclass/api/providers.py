@@ -8,21 +8,26 @@ or stale signature is a 401 and changes nothing; a repeated event is answered 20
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from liveclass.api.deps import ServicesDep
-from liveclass.control import livekit_events
+from liveclass.control import hosted_events, livekit_events
 from liveclass.domain.errors import NotFound
 from liveclass.media.livekit_tokens import WebhookEvent, verify_webhook
+from liveclass.providers.catalog import HOSTED
+from liveclass.providers.hosted import Challenge
 from liveclass.services import Services
 
 router = APIRouter(tags=["providers"])
 
-WebhookReceiver = Callable[[Services, bytes, Mapping[str, str]], Awaitable[str]]
-"""Verify one delivery (raw body, headers) and apply it; the outcome, for the answer."""
+WebhookReceiver = Callable[[Services, bytes, Mapping[str, str]], Awaitable[str | Challenge]]
+"""Verify one delivery (raw body, headers) and apply it; the outcome, for the answer, or
+the challenge's answer (Zoom's url_validation, Daily's verification ping)."""
 
 
 async def _livekit(services: Services, body: bytes, headers: Mapping[str, str]) -> str:
@@ -44,7 +49,38 @@ async def _livekit(services: Services, body: bytes, headers: Mapping[str, str]) 
     return outcome.value
 
 
-WEBHOOKS: dict[str, WebhookReceiver] = {"livekit": _livekit}
+# downloads started by webhooks, kept referenced until they finish
+_DOWNLOADS: set[asyncio.Task[int]] = set()
+
+
+def _hosted(name: str) -> WebhookReceiver:
+    """The receiver of a hosted provider (``providers/catalog.py``): the provider verifies
+    and reads the delivery, control applies its events."""
+
+    async def receive(
+        services: Services, body: bytes, headers: Mapping[str, str]
+    ) -> str | Challenge:
+        provider = services.hosted_provider(name)
+        if provider is None:
+            raise _not_configured(name)
+        read = provider.read_webhook(headers, body)
+        if isinstance(read, Challenge):
+            return read
+        outcome = await hosted_events.receive(services, provider, read)
+        if outcome is hosted_events.Outcome.QUEUED:
+            # fetched after the answer: the provider wants its 2xx within seconds
+            task = asyncio.create_task(hosted_events.download_pending(services))
+            _DOWNLOADS.add(task)
+            task.add_done_callback(_DOWNLOADS.discard)
+        return outcome.value
+
+    return receive
+
+
+WEBHOOKS: dict[str, WebhookReceiver] = {
+    "livekit": _livekit,
+    **{name: _hosted(name) for name in HOSTED},
+}
 
 
 def _not_configured(provider: str) -> NotFound:
@@ -57,7 +93,7 @@ def _not_configured(provider: str) -> NotFound:
 
 @router.post(
     "/providers/{provider}/webhook",
-    summary="Receive a video provider's webhook (LiveKit: signed JWT in Authorization)",
+    summary="Receive a video provider's webhook (LiveKit, Daily, and every hosted provider)",
     responses={
         401: {"description": "INVALID_WEBHOOK_SIGNATURE: not signed by the provider"},
         404: {"description": "PROVIDER_UNAVAILABLE: no such provider on this server"},
@@ -70,4 +106,7 @@ async def webhook(provider: str, request: Request, services: ServicesDep) -> JSO
         raise _not_configured(provider)
     body = await request.body()
     outcome = await receive(services, body, request.headers)
+    if isinstance(outcome, Challenge):
+        answer: Any = dict(outcome.answer)
+        return JSONResponse(answer)
     return JSONResponse({"provider": provider, "outcome": outcome})

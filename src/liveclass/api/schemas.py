@@ -24,7 +24,7 @@ from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Role
 
 SessionType = Literal["teaching", "interview", "coding", "workshop", "lesson"]
-ProviderName = Literal["mesh", "janus", "livekit"]
+ProviderName = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi"]
 JoinRole = Literal["co_host", "speaker", "viewer"]
 
 # PostgreSQL text cannot hold NUL characters; refuse them at the edge instead of failing there.
@@ -185,7 +185,13 @@ class SessionOut(BaseModel):
     default_role: str
     owner_id: str
     owner_name: str
-    meeting_url: str = Field(description="The classroom page; people get in through join.")
+    meeting_url: str = Field(
+        description="The classroom page, or a hosted provider's meeting link (Daily's room "
+        "URL); people get their own way in through join."
+    )
+    room_url: str | None = Field(
+        default=None, description="A hosted provider's meeting link (seed 003's roomUrl)."
+    )
     invite_token: str | None = Field(description="Only shown to the host and admins.")
     invite_url: str | None
     started_at: datetime | None
@@ -193,6 +199,11 @@ class SessionOut(BaseModel):
     end_reason: str | None
     created_at: datetime
     updated_at: datetime
+    recording_url: str | None = Field(
+        default=None,
+        description="A hosted session's newest stored recording (the storage's own URL, "
+        "Cloudinary's secure URL); shown when one session is read, not in listings.",
+    )
 
 
 class SessionCreatedOut(SessionOut):

@@ -31,6 +31,7 @@ from liveclass.api.views import (
     total_pages,
 )
 from liveclass.auth.platform import Caller
+from liveclass.control import hosted
 from liveclass.control import sessions as control
 from liveclass.control.participants import visible_session
 from liveclass.db import idempotency
@@ -149,7 +150,9 @@ async def get_session(
 ) -> SessionOut:
     actor = actor_of(caller)
     row, _ = await visible_session(services, actor, session_id)
-    return session_out(services, actor, row)
+    shown = session_out(services, actor, row)
+    url = await hosted.recording_url(services, row)
+    return shown.model_copy(update={"recording_url": url}) if url else shown
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionOut, responses=PROBLEMS)

@@ -10,6 +10,7 @@ import orjson
 from fastapi import Response
 
 from liveclass.api.schemas import SessionOut
+from liveclass.control.hosted import is_hosted
 from liveclass.control.participants import Admission
 from liveclass.db.sessions import SessionRecord, ShownSession
 from liveclass.domain.access import may_host
@@ -51,6 +52,7 @@ def session_fields(services: Services, actor: Actor, shown: ShownSession) -> dic
     """The fields of ``SessionOut``, in its order, from a session as shown (a listing's row
     as read, or ``ShownSession.of`` a loaded one); ids and enums as their text."""
     sid = str(shown.id)
+    hosted_link = shown.media_server if is_hosted(shown.provider) else None
     token = link = None
     if may_host(actor, shown.owner_id):
         token = services.issuer.invite_token(session_id=sid, version=shown.invite_version)
@@ -74,7 +76,8 @@ def session_fields(services: Services, actor: Actor, shown: ShownSession) -> dic
         "default_role": shown.default_role.value,
         "owner_id": shown.owner_id,
         "owner_name": shown.owner_name,
-        "meeting_url": classroom_url(services, sid),
+        "meeting_url": hosted_link or classroom_url(services, sid),
+        "room_url": hosted_link,
         "invite_token": token,
         "invite_url": link,
         "started_at": shown.started_at,
@@ -107,7 +110,8 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
         expires_at=datetime.fromtimestamp(admission.expires_at, UTC),
         ws_url=ws_url,
         server_url=_server_url(admission.media) or ws_url,
-        classroom_url=f"{classroom_url(services, me.session_id)}#token={admission.access_token}",
+        classroom_url=_join_link(admission.media)
+        or f"{classroom_url(services, me.session_id)}#token={admission.access_token}",
         media=admission.media,
         message=_JOIN_MESSAGES[me.status],
     )
@@ -117,6 +121,12 @@ def classroom_socket_url(services: Services, session_id: object) -> str:
     """The classroom WebSocket of a session, from PUBLIC_BASE_URL (https gives wss)."""
     ws_base = services.settings.base_url.replace("http", "ws", 1)
     return f"{ws_base}/api/v1/sessions/{session_id}/ws"
+
+
+def _join_link(media: dict[str, Any]) -> str | None:
+    # a hosted provider's own link for this person (the host's start link or owner token)
+    url = media.get("join_url")
+    return url if isinstance(url, str) and url else None
 
 
 def _server_url(media: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Protocol
 
+from liveclass.control.hosted_events import download_pending
 from liveclass.control.sessions import expire_overdue
 from liveclass.db import nodes, provider_events
 from liveclass.db.types import utcnow
@@ -56,6 +57,17 @@ async def purge_recordings_forever(services: Services, *, every_seconds: float =
             if purged:
                 log.info("deleted %d recording(s) past retention", purged)
         await asyncio.sleep(every_seconds)
+
+
+async def download_recordings_forever(services: Services, *, every_seconds: float = 60.0) -> None:
+    """Retry the hosted providers' recordings whose download failed (or whose node stopped
+    while downloading), every minute."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await download_pending(services)
+        except Exception:  # the provider or the storage may be away; try again next pass
+            log.exception("recording download pass failed")
 
 
 # Providers redeliver a webhook for minutes to hours; a week of event ids is plenty.

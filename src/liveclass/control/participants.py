@@ -12,6 +12,7 @@ from typing import Any
 
 from liveclass.auth.issued import AccessClaims
 from liveclass.auth.passwords import verify_password
+from liveclass.control.hosted import is_hosted
 from liveclass.control.sessions import ensure_room, stored_room
 from liveclass.db import attendance, seats
 from liveclass.db.database import Tx
@@ -242,7 +243,11 @@ async def _admission(
         token_version=me.token_version,
     )
     media: dict[str, Any] = {"provider": session.provider}
-    if session.status is SessionStatus.LIVE and me.holds_seat:
+    # a hosted meeting exists from the schedule on: the host opens it before the start
+    opened = session.status is SessionStatus.LIVE or (
+        session.status is SessionStatus.SCHEDULED and is_hosted(session.provider)
+    )
+    if opened and me.holds_seat:
         room = stored_room(session) or await ensure_room(services, session)
         media.update(await services.backend(session.provider).grant(room, _media_who(me)))
     return Admission(

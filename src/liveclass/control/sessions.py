@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from liveclass.auth.passwords import hash_password
-from liveclass.control import polls
+from liveclass.control import hosted, polls
 from liveclass.db import attendance, outbox, seats
 from liveclass.db import sessions as session_queries
 from liveclass.db.database import Reader, Tx
@@ -62,51 +62,80 @@ def _check_schedule(at: datetime) -> None:
 async def create_session(
     services: Services, actor: Actor, draft: SessionDraft
 ) -> tuple[SessionRecord, bool]:
-    """Create a session; for a booking that already has one, return that one (created=False)."""
-    provider = draft.provider or services.settings.default_provider
-    services.backend(provider)  # refuse providers this server cannot run
+    """Create a session; for a booking that already has one, return that one (created=False).
+    A hosted provider's meeting is made first, and deleted again if the save fails."""
+    provider_name = draft.provider or services.settings.default_provider
+    services.backend(provider_name)  # refuse providers this server cannot run
+    provider = services.hosted_provider(provider_name)
+    async with services.db.reader() as r:
+        existing = await _booked(r, actor, draft.booking_id)
+    if existing is not None:
+        return existing, False
+    _check_schedule(draft.scheduled_at)
+    session = _new_session(actor, draft, provider_name)
+    if provider is not None:
+        session = await hosted.create_meeting(provider, session)
+    try:
+        saved = await _save_new(session, services, actor, draft)
+    except BaseException:
+        if provider is not None:
+            await hosted.discard(provider, session)
+        raise
+    if saved is not session and provider is not None:
+        await hosted.discard(provider, session)  # the booking's session was made meanwhile
+    return saved, saved is session
+
+
+async def _save_new(
+    session: SessionRecord, services: Services, actor: Actor, draft: SessionDraft
+) -> SessionRecord:
+    """The new session saved, or the booking's session another create saved first."""
     async with services.db.transaction() as tx:
         existing = await _booked(tx, actor, draft.booking_id)
         if existing is not None:
-            return existing, False
-        _check_schedule(draft.scheduled_at)
-        now = utcnow()
-        session = SessionRecord(
-            id=uuid.uuid4(),
-            title=draft.title,
-            description=draft.description,
-            course_id=draft.course_id,
-            booking_id=draft.booking_id,
-            session_type=draft.session_type,
-            status=SessionStatus.SCHEDULED,
-            scheduled_at=draft.scheduled_at,
-            duration_minutes=draft.duration,
-            max_participants=draft.max_participants,
-            is_public=draft.is_public,
-            is_recorded=draft.is_recorded,
-            waiting_room=draft.waiting_room,
-            password_hash=hash_password(draft.password) if draft.password else None,
-            provider=provider,
-            default_role=Role(draft.default_role),
-            owner_id=actor.user_id,
-            owner_name=actor.name,
-            invite_version=1,
-            media_server=None,
-            media_room=None,
-            started_at=None,
-            ended_at=None,
-            end_reason=None,
-            peak_participants=0,
-            created_at=now,
-            updated_at=now,
-        )
+            return existing
         if not await session_queries.insert_session(tx, session=session):
             # Two creates for one booking raced and the other committed first.
             existing = await _booked(tx, actor, draft.booking_id)
             assert existing is not None
-            return existing, False
+            return existing
+        if hosted.is_hosted(session.provider):
+            await hosted.remember_meeting(tx, session)
         await _announce(tx, "session.created", session)
-    return session, True
+    return session
+
+
+def _new_session(actor: Actor, draft: SessionDraft, provider: str) -> SessionRecord:
+    now = utcnow()
+    return SessionRecord(
+        id=uuid.uuid4(),
+        title=draft.title,
+        description=draft.description,
+        course_id=draft.course_id,
+        booking_id=draft.booking_id,
+        session_type=draft.session_type,
+        status=SessionStatus.SCHEDULED,
+        scheduled_at=draft.scheduled_at,
+        duration_minutes=draft.duration,
+        max_participants=draft.max_participants,
+        is_public=draft.is_public,
+        is_recorded=draft.is_recorded,
+        waiting_room=draft.waiting_room,
+        password_hash=hash_password(draft.password) if draft.password else None,
+        provider=provider,
+        default_role=Role(draft.default_role),
+        owner_id=actor.user_id,
+        owner_name=actor.name,
+        invite_version=1,
+        media_server=None,
+        media_room=None,
+        started_at=None,
+        ended_at=None,
+        end_reason=None,
+        peak_participants=0,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def host_media_token(services: Services, row: SessionRecord) -> str | None:
@@ -118,7 +147,7 @@ def host_media_token(services: Services, row: SessionRecord) -> str | None:
     return backend.host_token(row.id, user_id=row.owner_id, name=row.owner_name)
 
 
-async def _booked(tx: Tx, actor: Actor, booking_id: str | None) -> SessionRecord | None:
+async def _booked(tx: Reader, actor: Actor, booking_id: str | None) -> SessionRecord | None:
     """The session already made for this booking, if the actor may have it returned."""
     if booking_id is None:
         return None
@@ -131,13 +160,43 @@ async def _booked(tx: Tx, actor: Actor, booking_id: str | None) -> SessionRecord
 async def update_session(
     services: Services, actor: Actor, session_id: uuid.UUID, changes: dict[str, Any]
 ) -> SessionRecord:
+    """Change a session; a hosted provider's meeting follows first (and is put back if the
+    change then fails to save)."""
+    async with services.db.reader() as r:
+        before = await _load(r, session_id)
+    hosted.check_provider_change(before, changes)
+    provider = services.hosted_provider(before.provider)
+    planned: SessionRecord | None = None
+    if provider is not None and hosted.touches_meeting(_columns(changes)):
+        _check_changeable(actor, before, changes)
+        after = replace(before, **_columns(changes))
+        planned = await hosted.reschedule(provider, before, after)
+    try:
+        return await _save_change(services, actor, session_id, changes, planned)
+    except BaseException:
+        if provider is not None and planned is not None:
+            await hosted.restore(provider, before)
+        raise
+
+
+def _check_changeable(actor: Actor, row: SessionRecord, changes: dict[str, Any]) -> None:
+    require_host(actor, row)
+    if row.status in (SessionStatus.ENDED, SessionStatus.CANCELLED):
+        raise Conflict(f"A {row.status} session cannot be changed.", code="INVALID_STATE")
+    if "scheduled_at" in changes and changes["scheduled_at"] != row.scheduled_at:
+        _check_schedule(changes["scheduled_at"])
+
+
+async def _save_change(
+    services: Services,
+    actor: Actor,
+    session_id: uuid.UUID,
+    changes: dict[str, Any],
+    planned: SessionRecord | None,
+) -> SessionRecord:
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
-        require_host(actor, row)
-        if row.status in (SessionStatus.ENDED, SessionStatus.CANCELLED):
-            raise Conflict(f"A {row.status} session cannot be changed.", code="INVALID_STATE")
-        if "scheduled_at" in changes and changes["scheduled_at"] != row.scheduled_at:
-            _check_schedule(changes["scheduled_at"])
+        _check_changeable(actor, row, changes)
         if "provider" in changes:
             if row.status is SessionStatus.LIVE and changes["provider"] != row.provider:
                 raise Conflict(
@@ -149,9 +208,16 @@ async def update_session(
             other = await session_queries.get_by_booking(tx, booking_id=booking)
             if other is not None:
                 raise Conflict("Another session has this booking_id.", code="BOOKING_TAKEN")
-        row = await session_queries.change(
-            tx, session_id=row.id, values=_columns(changes), at=utcnow()
-        )
+        now = utcnow()
+        row = await session_queries.change(tx, session_id=row.id, values=_columns(changes), at=now)
+        if planned is not None and planned.media_room != row.media_room:
+            row = await session_queries.set_media(
+                tx,
+                session_id=row.id,
+                server=planned.media_server,
+                room=planned.media_room,
+                at=now,
+            )
         await _announce(tx, "session.updated", row)
     return row
 
@@ -170,6 +236,14 @@ def _columns(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 async def cancel_session(services: Services, actor: Actor, session_id: uuid.UUID) -> SessionRecord:
+    provider = None
+    async with services.db.reader() as r:
+        before = await _load(r, session_id)
+        provider = services.hosted_provider(before.provider)
+    if provider is not None and before.status is not SessionStatus.CANCELLED:
+        require_host(actor, before)
+        check_transition(before.status, SessionStatus.CANCELLED)
+        await hosted.delete_meeting(provider, before)
     async with services.db.transaction() as tx:
         row = await _load(tx, session_id, for_update=True)
         require_host(actor, row)
@@ -185,10 +259,15 @@ async def cancel_session(services: Services, actor: Actor, session_id: uuid.UUID
     return row
 
 
-async def start_session(services: Services, actor: Actor, session_id: uuid.UUID) -> SessionRecord:
+async def start_session(
+    services: Services, actor: Actor | None, session_id: uuid.UUID
+) -> SessionRecord:
+    """Start a scheduled session; ``actor`` None means the system (a hosted provider's
+    meeting began)."""
     async with services.db.reader() as conn:
         row = await _load(conn, session_id)
-    require_host(actor, row)
+    if actor is not None:
+        require_host(actor, row)
     if row.status is SessionStatus.LIVE:
         return row
     check_transition(row.status, SessionStatus.LIVE)
@@ -213,6 +292,11 @@ async def start_session(services: Services, actor: Actor, session_id: uuid.UUID)
 
 async def ensure_room(services: Services, row: SessionRecord) -> MediaRoom:
     backend = services.backend(row.provider)
+    if hosted.is_hosted(row.provider):
+        # the meeting was made with the session: it is the room
+        room = stored_room(row)
+        if room is not None:
+            return room
     return await backend.open_room(
         RoomSpec(
             session_id=row.id,

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
-from liveclass.db.database import Statement, Tx
+from liveclass.db.database import Reader, Statement, Tx
 from liveclass.db.records import values_of
 from liveclass.db.tables import PROVIDER_EVENTS
 from liveclass.db.types import utcnow
@@ -50,3 +50,18 @@ async def remember(tx: Tx, *, provider: str, event_id: str, event: str, room: st
 async def forget_before(tx: Tx, *, before: datetime) -> int:
     """Drop rows older than any redelivery (providers retry for minutes to hours)."""
     return await tx.run(delete(PROVIDER_EVENTS).where(PROVIDER_EVENTS.c.received_at < before))
+
+
+async def seen(db: Reader, *, provider: str, room: str, event: str) -> bool:
+    """Whether an event of this kind about ``room`` arrived already (an out-of-order check:
+    a meeting's start arriving after its end)."""
+    query = (
+        select(PROVIDER_EVENTS.c.event_id)
+        .where(
+            PROVIDER_EVENTS.c.provider == provider,
+            PROVIDER_EVENTS.c.room == room[:128],
+            PROVIDER_EVENTS.c.event == event[:64],
+        )
+        .limit(1)
+    )
+    return await db.one(query) is not None

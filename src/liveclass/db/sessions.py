@@ -133,6 +133,20 @@ async def change(
     return await _write(tx, session_id, {**values, "updated_at": at}, _S.id == session_id)
 
 
+async def set_media(
+    tx: Tx,
+    *,
+    session_id: uuid.UUID,
+    server: str | None,
+    room: dict[str, Any] | None,
+    at: datetime,
+) -> SessionRecord:
+    """Store the session's media room as it is now (a hosted provider's meeting after a
+    reschedule); the status is left alone."""
+    values = {"media_server": server, "media_room": room, "updated_at": at}
+    return await _write(tx, session_id, values, _S.id == session_id)
+
+
 async def move(
     tx: Tx,
     *,
@@ -258,6 +272,8 @@ class ShownSession:
     created_at: datetime
     updated_at: datetime
     invite_version: int
+    # a hosted provider's meeting link (``meeting_url``); a media server's name otherwise
+    media_server: str | None
 
     @classmethod
     def of(cls, session: SessionRecord) -> ShownSession:

@@ -261,3 +261,21 @@ PROVIDER_EVENTS = Table(
     Column("received_at", UTCDateTime, nullable=False, index=True),
     PrimaryKeyConstraint("provider", "event_id", name="pk_provider_events"),
 )
+
+# A hosted provider's meeting of a session (Daily's room, Zoom's meeting): its webhooks name
+# the meeting, this finds the session. ``downloads`` holds the recordings the provider
+# reported ready and liveclass has yet to fetch (``pending`` of them), by recording id.
+HOSTED_MEETINGS = Table(
+    "hosted_meetings",
+    metadata,
+    Column("provider", String(32), nullable=False),
+    Column("meeting_id", String(128), nullable=False),
+    Column("session_id", ForeignKey("live_sessions.id"), nullable=False, unique=True),
+    Column("url", String(1024), nullable=False),
+    Column("downloads", JSON, nullable=False),
+    Column("pending", Integer, nullable=False, index=True),
+    Column("recording_url", String(1024)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "meeting_id", name="pk_hosted_meetings"),
+)

@@ -20,6 +20,8 @@ class SessionStatus(enum.StrEnum):
 class EndReason(enum.StrEnum):
     ENDED_BY_HOST = "ended_by_host"
     EXPIRED = "expired"
+    # a hosted provider reported the meeting over (everyone left its room)
+    ENDED_ON_PROVIDER = "ended_on_provider"
 
 
 _ALLOWED: dict[SessionStatus, frozenset[SessionStatus]] = {

@@ -105,6 +105,11 @@ class DailyClient:
     async def aclose(self) -> None:
         await self._wire.aclose()
 
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client (with its bounded timeout), for fetching an access link's file."""
+        return self._wire.http
+
     # rooms
 
     async def create_room(

@@ -1,5 +1,6 @@
-"""Where finished recordings live: a local directory by default, an S3-compatible bucket when
-configured. Keys are relative, slash-separated paths such as ``<recording id>/class.webm``."""
+"""Where finished recordings live: a local directory by default, an S3-compatible bucket or
+Cloudinary when configured. Keys are relative, slash-separated paths such as
+``<recording id>/class.webm``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from liveclass.config import S3_EXTRA_HINT, Settings
+from liveclass.domain.errors import DomainError
+from liveclass.providers.cloudinary_api import (
+    CloudinaryClient,
+    CloudinaryCredentials,
+)
 from liveclass.recording.errors import ObjectMissing, StorageError
 
 CHUNK_BYTES = 256 * 1024
@@ -22,6 +30,13 @@ class RecordingStorage(Protocol):
 
     async def put_file(self, key: str, source: Path, *, content_type: str) -> int:
         """Store ``source`` under ``key`` (replacing it); return the stored size in bytes."""
+        ...
+
+    async def put_stream(
+        self, key: str, source: AsyncIterable[bytes], *, content_type: str, course_id: str | None
+    ) -> StoredObject:
+        """Store a stream (a provider's download) without holding it in memory; where it
+        landed (the key to keep may differ from ``key``) and its size."""
         ...
 
     async def size(self, key: str) -> int:
@@ -41,6 +56,27 @@ class RecordingStorage(Protocol):
     def close(self) -> None:
         """Release what the storage holds open (at shutdown)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    url: str | None = None  # where the storage serves it itself (Cloudinary's secure URL)
+
+
+async def spool(
+    storage: RecordingStorage, key: str, source: AsyncIterable[bytes], *, content_type: str
+) -> StoredObject:
+    """``put_stream`` for a storage that stores files: the stream goes to a temporary file
+    first (memory stays flat), then in with ``put_file``."""
+    with tempfile.TemporaryDirectory(prefix="liveclass-download-") as folder:
+        path = Path(folder) / "download"
+        with path.open("wb") as handle:
+            async for chunk in source:
+                await asyncio.to_thread(handle.write, chunk)
+        size = await storage.put_file(key, path, content_type=content_type)
+    return StoredObject(key, size)
 
 
 def check_key(key: str) -> str:
@@ -75,6 +111,11 @@ class LocalStorage:
             with contextlib.suppress(OSError):  # the parent may not even be a directory
                 partial.unlink(missing_ok=True)
             raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+    async def put_stream(
+        self, key: str, source: AsyncIterable[bytes], *, content_type: str, course_id: str | None
+    ) -> StoredObject:
+        return await spool(self, key, source, content_type=content_type)
 
     async def size(self, key: str) -> int:
         try:
@@ -173,6 +214,11 @@ class S3Storage:
             raise StorageError(f"cannot upload {key!r} to bucket {self.bucket!r}: {exc}") from exc
         return await self.size(key)
 
+    async def put_stream(
+        self, key: str, source: AsyncIterable[bytes], *, content_type: str, course_id: str | None
+    ) -> StoredObject:
+        return await spool(self, key, source, content_type=content_type)
+
     async def size(self, key: str) -> int:
         head = await self._head(key)
         if head is None:
@@ -241,10 +287,85 @@ def _s3_error_code(exc: Exception) -> str | None:
     return str(code) if code is not None else None
 
 
+FOLDER = "live-sessions"
+
+
+class CloudinaryStorage:
+    """Recordings as video assets in Cloudinary (seed 003), in ``live-sessions/{course_id}``,
+    uploaded signed and in chunks. The key kept is the asset's public id; Cloudinary serves
+    the file at its secure URL (the session's ``recording_url``), so liveclass does not
+    stream it back itself."""
+
+    def __init__(self, client: CloudinaryClient) -> None:
+        self.client = client
+
+    async def put_stream(
+        self, key: str, source: AsyncIterable[bytes], *, content_type: str, course_id: str | None
+    ) -> StoredObject:
+        # the recording's id names the asset: a retried upload replaces, never duplicates
+        name = PurePosixPath(check_key(key)).parts[0]
+        try:
+            asset = await self.client.upload_video(
+                source, course_id=course_id or "no-course", public_id=name
+            )
+        except DomainError as exc:
+            raise StorageError(f"cannot upload {key!r} to Cloudinary: {exc.detail}") from exc
+        return StoredObject(asset.public_id, asset.bytes, asset.secure_url)
+
+    async def put_file(self, key: str, source: Path, *, content_type: str) -> int:
+        stored = await self.put_stream(
+            key, _file_chunks(source), content_type=content_type, course_id=None
+        )
+        return stored.size
+
+    async def size(self, key: str) -> int:
+        raise StorageError("Cloudinary serves this recording itself at its recording_url")
+
+    async def exists(self, key: str) -> bool:
+        return True  # the asset is Cloudinary's to keep; liveclass holds only its id
+
+    async def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        raise StorageError("Cloudinary serves this recording itself at its recording_url")
+        yield b""  # pragma: no cover - makes this an async generator
+
+    async def delete(self, key: str) -> None:
+        try:
+            await self.client.destroy(check_key(key))
+        except DomainError as exc:
+            raise StorageError(f"cannot delete {key!r} from Cloudinary: {exc.detail}") from exc
+
+    def close(self) -> None:
+        """The HTTP client is closed by ``aclose`` (the services do it at shutdown)."""
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+            yield chunk
+
+
+def cloudinary_storage(settings: Settings) -> CloudinaryStorage:
+    if settings.cloudinary_url is not None:
+        credentials = CloudinaryCredentials.from_url(settings.cloudinary_url.get_secret_value())
+    else:
+        secret = settings.cloudinary_secret
+        assert settings.cloud_name and settings.cloud_api_key and secret  # checked by Settings
+        credentials = CloudinaryCredentials(settings.cloud_name, settings.cloud_api_key, secret)
+    return CloudinaryStorage(CloudinaryClient(credentials, api_url=settings.cloudinary_api_url))
+
+
 def configured_storage(settings: Settings) -> RecordingStorage:
-    """The configured storage: ``RECORDINGS_DIR``, or the S3 bucket of ``RECORDING_STORAGE=s3``."""
+    """The configured storage: ``RECORDINGS_DIR``, the S3 bucket of ``RECORDING_STORAGE=s3``
+    or Cloudinary (``RECORDING_STORAGE=cloudinary``)."""
     if settings.recording_storage == "local":
         return LocalStorage(Path(settings.recordings_dir))
+    if settings.recording_storage == "cloudinary":
+        return cloudinary_storage(settings)
     assert settings.s3_bucket is not None  # Settings refuses s3 without a bucket
     secret = settings.s3_secret_key
     return S3Storage(
