@@ -317,6 +317,8 @@ class Settings(BaseSettings):
                 ("JAAS_APP_ID", self.jaas_app_id),
                 ("JAAS_KEY_ID", self.jaas_key_id),
                 ("JAAS_PRIVATE_KEY", self.jaas_private_key),
+                # without it no webhook could be verified (attendance, recordings)
+                ("JAAS_WEBHOOK_SECRET", self.jaas_webhook_secret),
             )
             return [name for name, value in jaas if not value]
         own = (

@@ -105,7 +105,7 @@ async def harness(*, call_timeout: float = 2.0) -> AsyncIterator[ZoomHarness]:
                 client_secret=zoom.fake.client_secret,
                 webhook_secret=zoom.fake.webhook_secret,
                 api_url=zoom.api_url,
-                oauth_url=zoom.url,
+                oauth_url=f"{zoom.url}/oauth/token",
                 http=http,
                 timeout=call_timeout,
             )

@@ -385,7 +385,7 @@ async def test_bad_credentials_are_a_provider_error(zoom: ZoomHarness) -> None:
         client_secret="wrong",
         webhook_secret=fake.webhook_secret,
         api_url=zoom.webhooks.zoom.api_url,
-        oauth_url=zoom.webhooks.zoom.url,
+        oauth_url=f"{zoom.webhooks.zoom.url}/oauth/token",
     )
     try:
         with pytest.raises(ProviderError) as refused:

@@ -98,7 +98,7 @@ def client_for(
     timeout: float = 2.0,
 ) -> ZoomClient:
     tokens = ZoomTokenSource(
-        zoom.url,
+        f"{zoom.url}/oauth/token",
         account_id=ACCOUNT,
         client_id=CLIENT_ID,
         client_secret=client_secret,

@@ -14,11 +14,15 @@ from collections.abc import Callable
 from liveclass.config import Settings
 from liveclass.providers.daily import DailyProvider
 from liveclass.providers.hosted import HostedProvider
+from liveclass.providers.jitsi import JitsiProvider
+from liveclass.providers.zoom import ZoomProvider
 
 HostedFactory = Callable[[Settings], HostedProvider]
 
 HOSTED: dict[str, HostedFactory] = {
     "daily": DailyProvider.from_settings,
+    "zoom": ZoomProvider.from_settings,
+    "jitsi": JitsiProvider.from_settings,
 }
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from liveclass.config import Settings
 from liveclass.domain.errors import Invalid
 from liveclass.domain.roles import Role
 from liveclass.providers.errors import ProviderError, ProviderUnavailable, WebhookRejected
@@ -155,6 +156,27 @@ class JitsiProvider:
         self._timeout = httpx.Timeout(timeout)
         self._clock = clock
         self._tolerance = webhook_tolerance
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JitsiProvider:
+        """Jitsi as a Service when ``JAAS_*`` are set, else self-hosted ``JITSI_*`` (all
+        there: checked by ``Settings.hosted_configured``)."""
+        if settings.jaas_app_id:
+            key, webhook = settings.jaas_private_key, settings.jaas_webhook_secret
+            assert settings.jaas_key_id and key and webhook
+            return cls.jaas(
+                app_id=settings.jaas_app_id,
+                key_id=settings.jaas_key_id,
+                private_key=key.get_secret_value(),
+                webhook_secret=webhook.get_secret_value(),
+            )
+        secret = settings.jitsi_app_secret
+        assert settings.jitsi_domain and settings.jitsi_app_id and secret
+        return cls.self_hosted(
+            domain=settings.jitsi_domain,
+            app_id=settings.jitsi_app_id,
+            app_secret=secret.get_secret_value(),
+        )
 
     @classmethod
     def self_hosted(

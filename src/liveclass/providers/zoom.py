@@ -44,6 +44,7 @@ from urllib.parse import quote
 
 import httpx
 
+from liveclass.config import Settings
 from liveclass.domain.errors import Invalid
 from liveclass.domain.roles import Role
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
@@ -136,6 +137,20 @@ class ZoomProvider:
         self.attendee_domain = attendee_domain.lower()
         self._timeout = httpx.Timeout(timeout)
         self._tolerance = webhook_tolerance
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ZoomProvider:
+        """The ``ZOOM_*`` settings (all there: checked by ``Settings.hosted_configured``)."""
+        secret, webhook = settings.zoom_client_secret, settings.zoom_webhook_secret
+        assert settings.zoom_account_id and settings.zoom_client_id and secret and webhook
+        return cls.from_values(
+            account_id=settings.zoom_account_id,
+            client_id=settings.zoom_client_id,
+            client_secret=secret.get_secret_value(),
+            webhook_secret=webhook.get_secret_value(),
+            api_url=settings.zoom_api_url,
+            oauth_url=settings.zoom_oauth_url,
+        )
 
     @classmethod
     def from_values(

@@ -1,6 +1,6 @@
 """Zoom's REST API as liveclass uses it, over httpx, with Server-to-Server OAuth.
 
-Tokens: ``POST {oauth_url}/oauth/token?grant_type=account_credentials&account_id=...`` with
+Tokens: ``POST {oauth_url}?grant_type=account_credentials&account_id=...`` with
 ``Authorization: Basic base64(client_id:client_secret)`` answers ``{access_token,
 expires_in, ...}`` and no refresh token. ``ZoomTokenSource`` keeps one token until shortly
 before it expires and fetches the next under a lock, so any number of concurrent calls cost
@@ -36,7 +36,7 @@ from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.json_fields import integer, submessages, text
 
 ZOOM_API_URL = "https://api.zoom.us/v2"
-ZOOM_OAUTH_URL = "https://zoom.us"
+ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"  # the token endpoint itself
 PROVIDER = "Zoom"
 DEFAULT_TIMEOUT = 10.0
 # A token is replaced this long before Zoom says it expires, so a call never carries a token
@@ -134,7 +134,7 @@ class ZoomTokenSource:
         return token.value
 
     async def _fetch(self) -> _Token:
-        url = f"{self.oauth_url}/oauth/token"
+        url = self.oauth_url
         params = {"grant_type": "account_credentials", "account_id": self._account_id}
         headers = {"Authorization": self._authorization, "Accept": "application/json"}
         try:
