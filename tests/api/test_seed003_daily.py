@@ -159,6 +159,12 @@ async def test_a_daily_class_recorded_into_cloudinary(
     async with httpx.AsyncClient() as plain:
         served = await plain.get(got["recording_url"])
     assert served.content == daily.recordings[daily_id].content
+    # liveclass does not stream what Cloudinary serves: a clear answer, not a 500
+    download = await client.get(
+        f"/api/v1/recordings/{recording['id']}/download", headers=platform.auth(*TEACHER)
+    )
+    assert download.status_code == 409, download.text
+    assert download.json()["code"] == "RECORDING_SERVED_BY_STORAGE"
     stats = await client.get(f"/api/v1/sessions/{sid}/stats", headers=platform.auth(*TEACHER))
     (row,) = [a for a in stats.json()["attendance"] if a["user_id"] == "student-1"]
     assert row["total_seconds"] == 100.0

@@ -20,7 +20,7 @@ from liveclass.db.recordings import RecordingFilter, RecordingRecord
 from liveclass.domain.errors import Conflict, NotFound
 from liveclass.domain.recordings import RecordingState
 from liveclass.recording import capture, service
-from liveclass.recording.errors import ObjectMissing
+from liveclass.recording.errors import ObjectMissing, ServedByStorage
 
 router = APIRouter(tags=["recordings"])
 
@@ -198,6 +198,12 @@ async def download(
         size = await storage.size(key)
     except ObjectMissing as exc:
         raise NotFound("The recording's file is gone.", code="RECORDING_NOT_FOUND") from exc
+    except ServedByStorage as exc:
+        raise Conflict(
+            "This recording is served by its storage: download it from the session's "
+            "recording_url.",
+            code="RECORDING_SERVED_BY_STORAGE",
+        ) from exc
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": f'attachment; filename="recording-{found.id}.{found.format}"',

@@ -25,6 +25,11 @@ class ObjectMissing(StorageError):
     pass
 
 
+class ServedByStorage(StorageError):
+    """The storage serves the file itself (Cloudinary, at the session's recording_url):
+    liveclass does not stream it."""
+
+
 class ToolMissing(RecordingError):
     pass
 

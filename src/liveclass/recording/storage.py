@@ -20,7 +20,7 @@ from liveclass.providers.cloudinary_api import (
     CloudinaryClient,
     CloudinaryCredentials,
 )
-from liveclass.recording.errors import ObjectMissing, StorageError
+from liveclass.recording.errors import ObjectMissing, ServedByStorage, StorageError
 
 CHUNK_BYTES = 256 * 1024
 
@@ -319,7 +319,7 @@ class CloudinaryStorage:
         return stored.size
 
     async def size(self, key: str) -> int:
-        raise StorageError("Cloudinary serves this recording itself at its recording_url")
+        raise ServedByStorage("Cloudinary serves this recording itself at its recording_url")
 
     async def exists(self, key: str) -> bool:
         return True  # the asset is Cloudinary's to keep; liveclass holds only its id
@@ -327,7 +327,7 @@ class CloudinaryStorage:
     async def open_range(
         self, key: str, start: int = 0, end: int | None = None
     ) -> AsyncIterator[bytes]:
-        raise StorageError("Cloudinary serves this recording itself at its recording_url")
+        raise ServedByStorage("Cloudinary serves this recording itself at its recording_url")
         yield b""  # pragma: no cover - makes this an async generator
 
     async def delete(self, key: str) -> None:
