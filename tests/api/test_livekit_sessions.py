@@ -138,12 +138,20 @@ async def test_join_answers_the_livekit_token_and_server_url(
     assert claims.video.room == s["id"]
     assert claims.video.can_publish and claims.video.can_publish_data
     assert not claims.video.room_admin
-    # liveclass's own token (realtime channel) stays the top-level access_token
-    assert body["access_token"] != media["access_token"]
-    with pytest.raises(jwt.InvalidSignatureError):  # not a LiveKit token
-        verify(body["access_token"])
+    # seed 001: the top-level server_url and access_token are what livekit-client takes
+    assert body["access_token"] == media["access_token"]
+    # liveclass's own token (the classroom channel) is realtime_token, no LiveKit token
+    assert body["realtime_token"] != media["access_token"]
+    with pytest.raises(jwt.InvalidSignatureError):
+        verify(body["realtime_token"])
+    refreshed = await lk.post(
+        f"/api/v1/sessions/{s['id']}/token",
+        headers={"Authorization": f"Bearer {body['realtime_token']}"},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert verify(refreshed.json()["access_token"]).identity == "student-1"
     # and the client really gets in with it
-    joined = livekit_server.fake.connect(media["access_token"], sources=("camera",))
+    joined = livekit_server.fake.connect(body["access_token"], sources=("camera",))
     assert joined["identity"] == "student-1"
 
 

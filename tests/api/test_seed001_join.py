@@ -130,6 +130,8 @@ async def test_join_answer_carries_seed_001_fields(
         assert joined["server_url"] == joined["ws_url"]
         assert joined["server_url"] == f"ws://testserver/api/v1/sessions/{s['id']}/ws"
         assert joined["message"] == "Joined session successfully"
+        # on a mesh class the token for server_url is liveclass's own
+        assert joined["access_token"] == joined["realtime_token"]
 
 
 async def test_waiting_room_join_says_so(client: httpx.AsyncClient, platform: Platform) -> None:

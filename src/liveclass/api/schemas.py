@@ -270,7 +270,16 @@ class JoinOut(BaseModel):
     permissions: PermissionsOut
     can_publish: bool = Field(description="permissions.can_publish (seed 001 reads it here).")
     can_subscribe: bool = Field(description="permissions.can_subscribe.")
-    access_token: str = Field(description="For the realtime channel; short-lived.")
+    access_token: str = Field(
+        description="The token to hand, with server_url, to the client that connects there: "
+        "on LiveKit sessions LiveKit's access token (seed 001: livekit-client takes "
+        "server_url and access_token), otherwise liveclass's realtime token "
+        "(realtime_token). Short-lived."
+    )
+    realtime_token: str = Field(
+        description="liveclass's own token for the classroom channel (ws_url: chat, hands, "
+        "moderation) and the token refresh; expires at expires_at."
+    )
     expires_at: datetime
     ws_url: str = Field(description="The classroom WebSocket of this session.")
     server_url: str = Field(

@@ -106,7 +106,8 @@ def join_fields(services: Services, admission: Admission) -> dict[str, Any]:
         permissions=permissions.as_dict(),
         can_publish=permissions.can_publish,
         can_subscribe=permissions.can_subscribe,
-        access_token=admission.access_token,
+        access_token=_media_token(admission.media) or admission.access_token,
+        realtime_token=admission.access_token,
         expires_at=datetime.fromtimestamp(admission.expires_at, UTC),
         ws_url=ws_url,
         server_url=_server_url(admission.media) or ws_url,
@@ -127,6 +128,13 @@ def _join_link(media: dict[str, Any]) -> str | None:
     # a hosted provider's own link for this person (the host's start link or owner token)
     url = media.get("join_url")
     return url if isinstance(url, str) and url else None
+
+
+def _media_token(media: dict[str, Any]) -> str | None:
+    # Beside its server_url, a backend whose clients connect to it directly (LiveKit) grants
+    # its own token: seed 001 hands the join's server_url and access_token to that client.
+    token = media.get("access_token")
+    return token if isinstance(token, str) and token else None
 
 
 def _server_url(media: dict[str, Any]) -> str | None:

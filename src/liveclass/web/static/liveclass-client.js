@@ -19,6 +19,7 @@
  * @property {string} status
  * @property {Permissions} permissions
  * @property {string} access_token
+ * @property {string} [realtime_token]
  * @property {string} expires_at
  * @property {MediaGrant} media  what the media transport needs (see media-transport.js)
  */
@@ -258,7 +259,8 @@ export class LiveClassClient {
   async refreshToken() {
     /** @type {JoinDocument} */
     const joined = await this.api(`/api/v1/sessions/${this.sessionId}/token`, { method: 'POST' });
-    this.setToken(joined.access_token, joined.expires_at);
+    // the classroom channel's own token (on LiveKit, access_token is LiveKit's)
+    this.setToken(joined.realtime_token ?? joined.access_token, joined.expires_at);
     return joined;
   }
 
