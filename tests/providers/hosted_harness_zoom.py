@@ -32,9 +32,9 @@ def _iso(at: datetime.datetime) -> str:
 class ZoomWebhooks:
     """Deliveries the fake Zoom signs for one of its meetings."""
 
-    def __init__(self, zoom: FakeZoomServer, provider: ZoomProvider) -> None:
+    def __init__(self, zoom: FakeZoomServer, attendee_domain: str) -> None:
         self.zoom = zoom
-        self.provider = provider
+        self.attendee_domain = attendee_domain
 
     def meeting_started(self, meeting: Meeting, *, at: datetime.datetime) -> Delivery:
         event = self.zoom.fake.meeting_event("meeting.started", int(meeting.meeting_id))
@@ -66,7 +66,7 @@ class ZoomWebhooks:
             # the host is the account's signed-in Zoom user
             fields["id"] = str(meeting.data.get("host_id", ""))
         else:
-            email = attendee_email(who.user_id, self.provider.attendee_domain)
+            email = attendee_email(who.user_id, self.attendee_domain)
             if self.zoom.fake.registrant(meeting_id, email) is not None:
                 fields["email"] = email
         event = self.zoom.fake.participant_event(
@@ -110,6 +110,6 @@ async def harness(*, call_timeout: float = 2.0) -> AsyncIterator[ZoomHarness]:
                 timeout=call_timeout,
             )
             try:
-                yield ZoomHarness(provider, ZoomWebhooks(zoom, provider))
+                yield ZoomHarness(provider, ZoomWebhooks(zoom, provider.attendee_domain))
             finally:
                 await provider.aclose()

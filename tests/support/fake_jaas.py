@@ -34,12 +34,18 @@ class FakeJaas:
     url: str = ""
     files: dict[str, bytes] = field(default_factory=dict)  # link signature -> bytes
     downloads: list[str] = field(default_factory=list)
+    # the only calls JaaS answers are downloads: fail the next N with this status
+    fail_next: int = 0
+    fail_status: int = 503
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/recordings/{name}", self.download, methods=["GET"])])
 
     async def download(self, request: Request) -> Response:
         self.downloads.append(request.url.path)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            return Response(f"injected {self.fail_status}", status_code=self.fail_status)
         content = self.files.get(request.query_params.get("sig", ""))
         if content is None:
             return Response("AccessDenied", status_code=403)

@@ -194,7 +194,11 @@ class FakeZoom:
         await self._record(request)
         with self._lock:
             if self._take("fail_next"):
-                return _zoom_error(self.fail_status, self.fail_status, "the fake was told to fail")
+                return _zoom_error(
+                    self.fail_status,
+                    self.fail_status,
+                    f"injected {self.fail_status}: the fake was told to fail",
+                )
             if self._take("rate_limit_next"):
                 response = _zoom_error(
                     429,
