@@ -174,3 +174,30 @@ async def test_a_daily_class_recorded_into_cloudinary(
     )
     assert gone.status_code in (200, 204), gone.text
     assert public_id not in cloud.assets
+
+
+async def test_a_meeting_made_for_a_class_that_was_not_saved_is_deleted_again(
+    seed: tuple[httpx.AsyncClient, Any],
+    servers: tuple[FakeDaily, FakeCloudinary, str, str],
+    platform: Platform,
+) -> None:
+    """Two creates of one booking race: both make a Daily room, one class is saved, and the
+    room made for the other is deleted again (nothing half-made on the provider)."""
+    client, _ = seed
+    daily = servers[0]
+    # the first create's room is held on Daily while the second makes and saves its own
+    daily.stall_next, daily.stall_seconds = 1, 2.0
+    body = session_body(provider="daily", booking_id="booking-42")
+
+    async def create() -> httpx.Response:
+        return await client.post("/api/v1/sessions", json=body, headers=platform.auth(*TEACHER))
+
+    first, second = await asyncio.gather(create(), create())
+    assert sorted((first.status_code, second.status_code)) == [200, 201]
+    assert first.json()["id"] == second.json()["id"]
+    made = [c for c in daily.calls if (c.method, c.path) == ("POST", "/rooms")]
+    dropped = [c for c in daily.calls if c.method == "DELETE" and c.path.startswith("/rooms/")]
+    assert (len(made), len(dropped)) == (2, 1)
+    assert list(daily.rooms) == [first.json()["id"]]  # only the saved class's room is left
+    listed = await client.get("/api/v1/sessions?page_size=100", headers=platform.auth(*TEACHER))
+    assert [s["id"] for s in listed.json()["items"]] == [first.json()["id"]]
