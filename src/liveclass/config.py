@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi"]
+Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet"]
 RecordingStorageKind = Literal["local", "s3", "cloudinary"]
 # Providers that run the class in their own client (``providers/hosted.py``); each needs
 # its settings (``Settings.hosted_configured``).
-HOSTED_PROVIDERS = ("daily", "zoom", "jitsi")
+HOSTED_PROVIDERS = ("daily", "zoom", "jitsi", "meet")
 
 DEFAULT_DATA_DIR = "./var"
 GENERATED_SECRETS_FILE = "secrets.env"
@@ -133,6 +133,15 @@ class Settings(BaseSettings):
     zoom_webhook_secret: SecretStr | None = None
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us/oauth/token"
+    # Google Meet: an OAuth refresh token of the Workspace user who owns the spaces; Pub/Sub
+    # push of Workspace Events verified by its OIDC token (audience = the push endpoint's)
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_refresh_token: SecretStr | None = None
+    google_oauth_url: str = "https://oauth2.googleapis.com/token"
+    google_meet_api_url: str = "https://meet.googleapis.com/v2"
+    google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    google_pubsub_audience: str | None = None
     # self-hosted Jitsi with token authentication, or Jitsi as a Service (JaaS)
     jitsi_domain: str | None = None
     jitsi_app_id: str | None = None
@@ -212,7 +221,15 @@ class Settings(BaseSettings):
             raise ValueError(f"{name} must start with ws://, wss://, http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("daily_api_url", "zoom_api_url", "zoom_oauth_url", "cloudinary_api_url")
+    @field_validator(
+        "daily_api_url",
+        "zoom_api_url",
+        "zoom_oauth_url",
+        "cloudinary_api_url",
+        "google_oauth_url",
+        "google_meet_api_url",
+        "google_oidc_certs_url",
+    )
     @classmethod
     def _provider_api_url(cls, value: str, info: ValidationInfo) -> str:
         try:
@@ -304,6 +321,12 @@ class Settings(BaseSettings):
                 ("ZOOM_CLIENT_ID", self.zoom_client_id),
                 ("ZOOM_CLIENT_SECRET", self.zoom_client_secret),
                 ("ZOOM_WEBHOOK_SECRET", self.zoom_webhook_secret),
+            ),
+            "meet": (
+                ("GOOGLE_CLIENT_ID", self.google_client_id),
+                ("GOOGLE_CLIENT_SECRET", self.google_client_secret),
+                ("GOOGLE_REFRESH_TOKEN", self.google_refresh_token),
+                ("GOOGLE_PUBSUB_AUDIENCE", self.google_pubsub_audience),
             ),
         }
         if provider == "jitsi":

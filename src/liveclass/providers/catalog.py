@@ -15,6 +15,7 @@ from liveclass.config import Settings
 from liveclass.providers.daily import DailyProvider
 from liveclass.providers.hosted import HostedProvider
 from liveclass.providers.jitsi import JitsiProvider
+from liveclass.providers.meet import MeetProvider
 from liveclass.providers.zoom import ZoomProvider
 
 HostedFactory = Callable[[Settings], HostedProvider]
@@ -23,6 +24,7 @@ HOSTED: dict[str, HostedFactory] = {
     "daily": DailyProvider.from_settings,
     "zoom": ZoomProvider.from_settings,
     "jitsi": JitsiProvider.from_settings,
+    "meet": MeetProvider.from_settings,
 }
 
 
