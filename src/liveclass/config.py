@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi"]
+Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "agora"]
 RecordingStorageKind = Literal["local", "s3", "cloudinary"]
 # Providers that run the class in their own client (``providers/hosted.py``); each needs
 # its settings (``Settings.hosted_configured``).
-HOSTED_PROVIDERS = ("daily", "zoom", "jitsi")
+HOSTED_PROVIDERS = ("daily", "zoom", "jitsi", "agora")
 
 DEFAULT_DATA_DIR = "./var"
 GENERATED_SECRETS_FILE = "secrets.env"
@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     jaas_key_id: str | None = None
     jaas_private_key: SecretStr | None = None
     jaas_webhook_secret: SecretStr | None = None
+    # Agora: the project's App ID and certificate (tokens), a RESTful API customer (kicking
+    # rules, Cloud Recording) and the Notifications secret; one base URL for both APIs
+    agora_app_id: str | None = None
+    agora_app_certificate: SecretStr | None = None
+    agora_customer_id: str | None = None
+    agora_customer_secret: SecretStr | None = None
+    agora_webhook_secret: SecretStr | None = None
+    agora_api_url: str = "https://api.agora.io"
     # A person's link or token is valid this long after the class's scheduled end.
     hosted_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
@@ -212,7 +220,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{name} must start with ws://, wss://, http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("daily_api_url", "zoom_api_url", "zoom_oauth_url", "cloudinary_api_url")
+    @field_validator(
+        "daily_api_url", "zoom_api_url", "zoom_oauth_url", "cloudinary_api_url", "agora_api_url"
+    )
     @classmethod
     def _provider_api_url(cls, value: str, info: ValidationInfo) -> str:
         try:
@@ -304,6 +314,13 @@ class Settings(BaseSettings):
                 ("ZOOM_CLIENT_ID", self.zoom_client_id),
                 ("ZOOM_CLIENT_SECRET", self.zoom_client_secret),
                 ("ZOOM_WEBHOOK_SECRET", self.zoom_webhook_secret),
+            ),
+            "agora": (
+                ("AGORA_APP_ID", self.agora_app_id),
+                ("AGORA_APP_CERTIFICATE", self.agora_app_certificate),
+                ("AGORA_CUSTOMER_ID", self.agora_customer_id),
+                ("AGORA_CUSTOMER_SECRET", self.agora_customer_secret),
+                ("AGORA_WEBHOOK_SECRET", self.agora_webhook_secret),
             ),
         }
         if provider == "jitsi":
