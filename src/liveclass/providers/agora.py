@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from liveclass.config import Settings
-from liveclass.domain.roles import Action, Role, role_allows
+from liveclass.domain.roles import Action, role_allows
 from liveclass.providers.agora_api import (
     S3_REGIONS,
     AgoraClient,
