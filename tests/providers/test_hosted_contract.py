@@ -231,7 +231,12 @@ async def test_the_meeting_ending_ends_the_class_even_before_its_start(
 
 @pytest.mark.parametrize(
     ("provider", "setting"),
-    [("daily", "DAILY_API_KEY"), ("zoom", "ZOOM_ACCOUNT_ID"), ("jitsi", "JITSI_DOMAIN")],
+    [
+        ("daily", "DAILY_API_KEY"),
+        ("zoom", "ZOOM_ACCOUNT_ID"),
+        ("jitsi", "JITSI_DOMAIN"),
+        ("agora", "AGORA_APP_ID"),
+    ],
 )
 async def test_a_provider_without_its_settings_is_refused(
     database_url: str, platform: Platform, provider: str, setting: str
