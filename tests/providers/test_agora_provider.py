@@ -124,6 +124,7 @@ async def test_recording_acquires_starts_and_stops_into_the_bucket(
     storage = session["clientRequest"]["storageConfig"]
     assert storage["bucket"] == "classes" and storage["vendor"] == 1
     assert storage["fileNamePrefix"][:2] == ["lc", "agora"]
+    assert "mp4" in session["clientRequest"]["recordingFileConfig"]["avFileType"]
     token = parse_token(session["clientRequest"]["token"])
     assert token.rtc.channel == meeting.meeting_id
     await agora.stop_recording(meeting)

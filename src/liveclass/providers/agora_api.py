@@ -150,6 +150,8 @@ class AgoraClient:
             "clientRequest": {
                 "token": token,
                 "recordingConfig": {"channelType": 0, "streamTypes": 2},
+                # an MP4 beside the HLS playlist: one playable file per class
+                "recordingFileConfig": {"avFileType": ["hls", "mp4"]},
                 "storageConfig": bucket.storage_config(),
             },
         }
