@@ -144,12 +144,42 @@ class FakeAgora:
         if found is None or not found["running"]:
             return JSONResponse({"code": 435, "reason": "no recorded file"}, 404)
         found["running"] = False
-        prefix = "/".join(found["clientRequest"]["storageConfig"].get("fileNamePrefix", []))
-        name = f"{prefix}/{request.path_params['sid']}_{found['cname']}.m3u8".lstrip("/")
-        files = [{"fileName": name, "trackType": "audio_and_video"}]
+        files = self.uploaded_files(request.path_params["sid"])
         return JSONResponse(
             {"sid": request.path_params["sid"], "serverResponse": {"fileList": files}}
         )
+
+    def uploaded_files(self, sid: str) -> list[dict[str, Any]]:
+        """What Cloud Recording wrote for session ``sid``: its playlist and its MP4."""
+        found = self.sessions[sid]
+        prefix = "/".join(found["clientRequest"]["storageConfig"].get("fileNamePrefix", []))
+        stem = f"{prefix}/{sid}_{found['cname']}".lstrip("/")
+        return [
+            {"fileName": f"{stem}.m3u8", "trackType": "audio_and_video", "isPlayable": True},
+            {"fileName": f"{stem}_0.mp4", "trackType": "audio_and_video", "isPlayable": True},
+        ]
+
+    def uploaded_notice(self, sid: str) -> dict[str, Any]:
+        """Cloud Recording's "uploaded" notification (productId 3, event 31) for ``sid``."""
+        found = self.sessions[sid]
+        notice = self.notice(
+            31,
+            {
+                "cname": found["cname"],
+                "uid": found["uid"],
+                "sid": sid,
+                "sequence": 2,
+                "sendts": int(time.time() * 1000),
+                "serviceType": 0,
+                "details": {
+                    "msgName": "uploaded",
+                    "status": 0,
+                    "fileList": self.uploaded_files(sid),
+                },
+            },
+        )
+        notice["productId"] = 3
+        return notice
 
     # notifications
 

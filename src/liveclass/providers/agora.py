@@ -15,15 +15,17 @@ Agora has no channel API: a channel exists while someone is in it with a valid t
   their rejoin for ``KICK_SECONDS``); liveclass gives a kicked person no new token.
 - end / delete: nothing to call; no new token is handed out after the class, and those
   handed out expire.
-- recording: Cloud Recording (acquire, start, query, stop), mixed, into liveclass's own S3
-  bucket (``RECORDING_STORAGE=s3``); other storage: ``NotSupported``. The running
-  recording's ids are kept by this process (Agora hosts no download link: the files are in
-  the bucket under ``agora/<channel>/``).
+- recording: Cloud Recording (acquire, start, stop), mixed, into liveclass's own S3 bucket
+  (``RECORDING_STORAGE=s3``) under ``<prefix>/agora/<channel>/``; other storage:
+  ``NotSupported``. The running recording's ids are kept by this process. Agora hosts no
+  download link: its "uploaded" notification (Cloud Recording, event 31) names the MP4,
+  which is read from the bucket (``agora_files``) into a liveclass recording.
 - webhooks: Agora Notifications, ``Agora-Signature-V2`` = hex HMAC-SHA256(secret, raw body).
   No header carries a time, but ``notifyMs`` (the time of this sending, renewed on each
   retry) is in the signed body, so a delivery older than ``TOLERANCE`` is refused. 101/102
   channel create/destroy -> meeting started/ended; 103/105 (host, audience) join and 104/106
-  leave -> participant joined/left, by uid; ``noticeId`` de-duplicates.
+  leave -> participant joined/left, by uid; Cloud Recording's 31 (uploaded) -> recording
+  ready; ``noticeId`` de-duplicates.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from liveclass.providers.agora_api import (
     CloudRecording,
     RecordingBucket,
 )
+from liveclass.providers.agora_files import BucketFiles
 from liveclass.providers.agora_token import build_rtc_token
 from liveclass.providers.errors import ProviderError, WebhookRejected
 from liveclass.providers.hosted import (
@@ -71,6 +74,7 @@ KICK_SECONDS = 24 * 3600
 RECORDER = "recorder"  # the user id the recording bot joins as (its uid follows from it)
 
 CHANNEL_CREATED, CHANNEL_DESTROYED = 101, 102
+CLOUD_RECORDING, UPLOADED = 3, 31  # Cloud Recording's productId and its "uploaded" event
 _JOINED = frozenset({103, 105})
 _LEFT = frozenset({104, 106})
 
@@ -89,6 +93,7 @@ class AgoraProvider:
         app_certificate: str,
         webhook_secret: str,
         bucket: RecordingBucket | None = None,
+        files: BucketFiles | None = None,
         clock: Clock = time.time,
         webhook_tolerance: float = TOLERANCE,
     ) -> None:
@@ -96,6 +101,7 @@ class AgoraProvider:
         self._certificate = app_certificate
         self._secret = webhook_secret
         self._bucket = bucket
+        self._files = files
         self._clock = clock
         self._tolerance = webhook_tolerance
         self._recordings: dict[str, CloudRecording] = {}
@@ -117,10 +123,13 @@ class AgoraProvider:
             app_certificate=certificate.get_secret_value(),
             webhook_secret=webhook.get_secret_value(),
             bucket=bucket_of(settings),
+            files=files_of(settings),
         )
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        if self._files is not None:
+            self._files.close()
 
     # channels: nothing to call
 
@@ -206,10 +215,13 @@ class AgoraProvider:
         await self.client.stop(recording)
 
     async def download(self, recording: RecordingFile) -> AsyncIterator[bytes]:
-        raise NotSupported(
-            PROVIDER, "serve a recording", "Cloud Recording uploads into liveclass's S3 bucket"
-        )
-        yield b""  # pragma: no cover - makes this an async generator
+        """The file Cloud Recording uploaded, from the bucket (its key is the download url)."""
+        if self._files is None:
+            raise NotSupported(
+                PROVIDER, "serve a recording", "Cloud Recording uploads into an S3 bucket"
+            )
+        async for chunk in self._files.read(recording.download_url):
+            yield chunk
 
     # webhooks
 
@@ -236,6 +248,8 @@ def events_of(notice: Mapping[str, Any]) -> list[ProviderEvent]:
     """The liveclass events in one (verified) notification; none for those it ignores."""
     notice_id, event_type = notice.get("noticeId"), notice.get("eventType")
     payload = submessage(notice, "payload")
+    if notice.get("productId") == CLOUD_RECORDING:
+        return _recording_events(notice_id, event_type, payload)
     channel = payload.get("channelName")
     if not isinstance(notice_id, str) or not notice_id or not isinstance(channel, str):
         return []
@@ -252,6 +266,41 @@ def events_of(notice: Mapping[str, Any]) -> list[ProviderEvent]:
     kind = EventKind.PARTICIPANT_JOINED if event_type in _JOINED else EventKind.PARTICIPANT_LEFT
     # one uid is one person; their joins and leaves pair up by it (clientSeq orders them)
     return [ProviderEvent(kind, notice_id, channel, at, connection=str(uid), uid=uid)]
+
+
+def _recording_events(notice_id: object, event_type: object, payload: Any) -> list[ProviderEvent]:
+    """Cloud Recording's "uploaded": every file is in the bucket; the MP4 is the recording."""
+    channel, sid = payload.get("cname"), payload.get("sid")
+    listed = submessage(payload, "details").get("fileList")
+    if event_type != UPLOADED or not isinstance(notice_id, str) or not notice_id:
+        return []
+    if not isinstance(channel, str) or not isinstance(sid, str) or not isinstance(listed, list):
+        return []
+    names = [f.get("fileName") for f in listed if isinstance(f, dict)]
+    mp4 = [name for name in names if isinstance(name, str) and name.endswith(".mp4")]
+    if not mp4:
+        return []  # HLS alone: no single file to keep
+    sent = payload.get("sendts")
+    seconds = sent / 1000 if isinstance(sent, int | float) else time.time()
+    at = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+    file = RecordingFile(recording_id=sid, download_url=mp4[0], file_format="mp4")
+    return [ProviderEvent(EventKind.RECORDING_READY, notice_id, channel, at, recording=file)]
+
+
+def files_of(settings: Settings) -> BucketFiles | None:
+    """liveclass's S3 bucket, to read what Cloud Recording uploaded."""
+    secret = settings.s3_secret_key
+    if settings.recording_storage != "s3" or not settings.s3_bucket or secret is None:
+        return None
+    if not settings.s3_access_key:
+        return None
+    return BucketFiles(
+        settings.s3_bucket,
+        access_key=settings.s3_access_key,
+        secret_key=secret.get_secret_value(),
+        region=settings.s3_region,
+        endpoint_url=settings.s3_endpoint_url,
+    )
 
 
 def bucket_of(settings: Settings) -> RecordingBucket | None:
