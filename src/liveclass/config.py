@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet"]
+Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet", "agora"]
 RecordingStorageKind = Literal["local", "s3", "cloudinary"]
 # Providers that run the class in their own client (``providers/hosted.py``); each needs
 # its settings (``Settings.hosted_configured``).
-HOSTED_PROVIDERS = ("daily", "zoom", "jitsi", "meet")
+HOSTED_PROVIDERS = ("daily", "zoom", "jitsi", "meet", "agora")
 
 DEFAULT_DATA_DIR = "./var"
 GENERATED_SECRETS_FILE = "secrets.env"
@@ -150,6 +150,14 @@ class Settings(BaseSettings):
     jaas_key_id: str | None = None
     jaas_private_key: SecretStr | None = None
     jaas_webhook_secret: SecretStr | None = None
+    # Agora: the project's App ID and certificate (tokens), a RESTful API customer (kicking
+    # rules, Cloud Recording) and the Notifications secret; one base URL for both APIs
+    agora_app_id: str | None = None
+    agora_app_certificate: SecretStr | None = None
+    agora_customer_id: str | None = None
+    agora_customer_secret: SecretStr | None = None
+    agora_webhook_secret: SecretStr | None = None
+    agora_api_url: str = "https://api.agora.io"
     # A person's link or token is valid this long after the class's scheduled end.
     hosted_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
@@ -229,6 +237,7 @@ class Settings(BaseSettings):
         "google_oauth_url",
         "google_meet_api_url",
         "google_oidc_certs_url",
+        "agora_api_url",
     )
     @classmethod
     def _provider_api_url(cls, value: str, info: ValidationInfo) -> str:
@@ -327,6 +336,13 @@ class Settings(BaseSettings):
                 ("GOOGLE_CLIENT_SECRET", self.google_client_secret),
                 ("GOOGLE_REFRESH_TOKEN", self.google_refresh_token),
                 ("GOOGLE_PUBSUB_AUDIENCE", self.google_pubsub_audience),
+            ),
+            "agora": (
+                ("AGORA_APP_ID", self.agora_app_id),
+                ("AGORA_APP_CERTIFICATE", self.agora_app_certificate),
+                ("AGORA_CUSTOMER_ID", self.agora_customer_id),
+                ("AGORA_CUSTOMER_SECRET", self.agora_customer_secret),
+                ("AGORA_WEBHOOK_SECRET", self.agora_webhook_secret),
             ),
         }
         if provider == "jitsi":

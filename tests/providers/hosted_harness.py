@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from liveclass.domain.roles import Role
-from liveclass.providers.hosted import Attendee, Meeting
+from liveclass.providers.hosted import Attendee, Meeting, numeric_uid
 from liveclass.providers.zoom import DEFAULT_ATTENDEE_DOMAIN
 from tests.providers.hosted_harness_jitsi import APP_ID, KEY_ID, JaasWebhooks, new_private_key
 from tests.providers.hosted_harness_meet import meet_harness
 from tests.providers.hosted_harness_zoom import Delivery, ZoomWebhooks
+from tests.support.fake_agora import APP_CERTIFICATE, FakeAgora, serve_fake_agora
 from tests.support.fake_daily import FakeDaily, serve_fake_daily
 from tests.support.fake_jaas import FakeJaas, serve_fake_jaas
 from tests.support.fake_zoom import FakeZoomServer, serve_fake_zoom
@@ -306,11 +307,78 @@ def jitsi_harness() -> Iterator[Harness]:
         yield JaasAppHarness(fake, JaasWebhooks(fake, key), pem)
 
 
+@dataclass
+class AgoraHarness:
+    """The fake Agora behind the app's ``AGORA_*`` settings: no channel API (like Jitsi);
+    notifications name a person only by the uid liveclass derived for them."""
+
+    fake: FakeAgora
+    provider: str = "agora"
+    has_meeting_api: bool = False
+    lacks: ClassVar[Mapping[str, str]] = {}
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "agora_app_id": self.fake.app_id,
+            "agora_app_certificate": APP_CERTIFICATE,
+            "agora_customer_id": self.fake.customer_id,
+            "agora_customer_secret": self.fake.customer_secret,
+            "agora_webhook_secret": self.fake.webhook_secret,
+            "agora_api_url": self.fake.url,
+        }
+
+    def meeting_id(self, session: Mapping[str, Any]) -> str:
+        # the link is agora:{app id}/{channel}
+        return str(session["meeting_url"]).rsplit("/", 1)[1]
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(c.method, c.path) for c in self.fake.calls]
+
+    def fail_next(self, count: int, status: int, retry_after: str | None = None) -> None:
+        self.fake.fail_next, self.fake.fail_status = count, status
+        self.fake.retry_after = retry_after
+
+    def participant(
+        self, kind: str, meeting_id: str, user_id: str, connection: str, at: float
+    ) -> tuple[bytes, dict[str, str]]:
+        # Agora knows the person by uid alone; ``connection`` has no counterpart there
+        payload = {
+            "channelName": meeting_id,
+            "uid": numeric_uid(meeting_id, user_id),
+            "platform": 7,
+            "clientSeq": int(at * 1000),
+            "ts": int(at),
+        }
+        if kind == "left":
+            payload["reason"] = 1
+        return self.fake.sign(self.fake.notice(105 if kind == "joined" else 106, payload))
+
+    def meeting(self, kind: str, meeting_id: str, at: float) -> tuple[bytes, dict[str, str]]:
+        payload = {"channelName": meeting_id, "ts": int(at)}
+        return self.fake.sign(self.fake.notice(101 if kind == "started" else 102, payload))
+
+    def tampered(self, meeting_id: str) -> tuple[bytes, dict[str, str]]:
+        body, headers = self.meeting("started", meeting_id, time.time())
+        return _tamper(body, b'"eventType": 101', b'"eventType": 102'), headers
+
+    def stale(self, meeting_id: str) -> tuple[bytes, dict[str, str]]:
+        # no header carries a time, but the signed body's notifyMs does
+        payload = {"channelName": meeting_id, "ts": int(time.time()) - 3600}
+        return self.fake.sign(self.fake.notice(101, payload, sent=time.time() - 3600))
+
+
+@contextmanager
+def agora_harness() -> Iterator[Harness]:
+    with serve_fake_agora() as fake:
+        yield AgoraHarness(fake)
+
+
 HARNESSES: dict[str, Callable[[], AbstractContextManager[Harness]]] = {
     "daily": daily_harness,
     "zoom": zoom_harness,
     "jitsi": jitsi_harness,
     "meet": meet_harness,
+    "agora": agora_harness,
 }
 
 

@@ -244,6 +244,7 @@ async def test_the_meeting_ending_ends_the_class_even_before_its_start(
         ("zoom", "ZOOM_ACCOUNT_ID"),
         ("jitsi", "JITSI_DOMAIN"),
         ("meet", "GOOGLE_REFRESH_TOKEN"),
+        ("agora", "AGORA_APP_ID"),
     ],
 )
 async def test_a_provider_without_its_settings_is_refused(

@@ -36,7 +36,13 @@ from liveclass.domain.errors import DomainError
 from liveclass.domain.lifecycle import EndReason, SessionStatus
 from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.recordings import RecordingState
-from liveclass.providers.hosted import EventKind, HostedProvider, ProviderEvent, RecordingFile
+from liveclass.providers.hosted import (
+    EventKind,
+    HostedProvider,
+    ProviderEvent,
+    RecordingFile,
+    numeric_uid,
+)
 from liveclass.recording import service as recording_service
 from liveclass.recording.errors import RecordingError, StorageError
 from liveclass.services import Services
@@ -152,9 +158,10 @@ async def _end(services: Services, session_id: uuid.UUID) -> None:
 
 
 async def _attendance(tx: Tx, provider: str, session_id: uuid.UUID, event: ProviderEvent) -> bool:
-    if not event.user_id or not event.connection:
+    user_id = event.user_id or await _user_of_uid(tx, session_id, event)
+    if not user_id or not event.connection:
         return False
-    room = await seats.lock_room(tx, session_id=session_id, user_id=event.user_id)
+    room = await seats.lock_room(tx, session_id=session_id, user_id=user_id)
     if room is None or room.me is None:
         return False  # someone liveclass gave no link (the provider's own guests)
     if event.kind is EventKind.PARTICIPANT_LEFT:
@@ -176,6 +183,16 @@ async def _attendance(tx: Tx, provider: str, session_id: uuid.UUID, event: Provi
         at=event.at,
     )
     return True
+
+
+async def _user_of_uid(tx: Tx, session_id: uuid.UUID, event: ProviderEvent) -> str | None:
+    """The participant a provider's number stands for (``numeric_uid``), if any."""
+    if event.uid is None:
+        return None
+    for person in await seats.all_participants(tx, session_id=session_id):
+        if numeric_uid(event.meeting_id, person.user_id) == event.uid:
+            return person.user_id
+    return None
 
 
 # -- recordings ----------------------------------------------------------------------------

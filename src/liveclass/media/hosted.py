@@ -14,7 +14,7 @@ from typing import Any
 
 from liveclass.domain.errors import Conflict
 from liveclass.media.backend import MediaParticipant, MediaRoom, MuteKind, RoomSpec
-from liveclass.providers.hosted import Attendee, HostedProvider, Meeting
+from liveclass.providers.hosted import Attendee, Ejects, HostedProvider, Meeting
 
 
 def room_of(meeting: Meeting) -> MediaRoom:
@@ -59,8 +59,11 @@ class HostedMedia:
         return None
 
     async def remove_participant(self, room: MediaRoom, who: MediaParticipant) -> None:
-        # the provider's client holds the connection; a kicked person gets no new link
-        return None
+        # the provider's client holds the connection; a kicked person gets no new link, and
+        # where the provider can drop them from outside, they are dropped now
+        if isinstance(self.provider, Ejects):
+            attendee = Attendee(who.participant_id, who.user_id, who.name, who.role)
+            await self.provider.kick(meeting_of(room), attendee)
 
     async def mute(self, room: MediaRoom, who: MediaParticipant, kind: MuteKind) -> None:
         return None

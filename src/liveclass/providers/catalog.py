@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from liveclass.config import Settings
+from liveclass.providers.agora import AgoraProvider
 from liveclass.providers.daily import DailyProvider
 from liveclass.providers.hosted import HostedProvider
 from liveclass.providers.jitsi import JitsiProvider
@@ -25,6 +26,7 @@ HOSTED: dict[str, HostedFactory] = {
     "zoom": ZoomProvider.from_settings,
     "jitsi": JitsiProvider.from_settings,
     "meet": MeetProvider.from_settings,
+    "agora": AgoraProvider.from_settings,
 }
 
 

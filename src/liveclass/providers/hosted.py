@@ -12,11 +12,12 @@ its wire client; one contract suite runs against every one of them.
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from liveclass.domain.roles import Role
 
@@ -107,6 +108,17 @@ class ProviderEvent:
     connection: str | None = None  # the provider's id of this one attendance (a socket)
     recording: RecordingFile | None = None
     reason: str | None = None  # RECORDING_FAILED
+    # where the provider names a person only by a number (Agora's uid): ``numeric_uid`` of
+    # the meeting and their user id, matched against the session's participants
+    uid: int | None = None
+
+
+def numeric_uid(meeting_id: str, user_id: str) -> int:
+    """A person's stable 32-bit id in one meeting (never 0, which providers read as "pick
+    one"), for providers whose media ids are numbers; the same person gets the same id on
+    every join, so a webhook's number leads back to them."""
+    digest = hashlib.sha256(f"{meeting_id}\n{user_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") or 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +162,11 @@ class HostedProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Ejects(Protocol):
+    """A provider that can drop a person from its meeting from outside (Agora's kicking
+    rules); the others rely on the kicked person getting no new link."""
+
+    async def kick(self, meeting: Meeting, who: Attendee) -> None: ...
