@@ -22,7 +22,7 @@ from tests.providers.hosted_harness import AgoraHarness, deliver
 from tests.support.fake_agora import FakeAgora, serve_fake_agora
 
 TEACHER = ("teacher-1", "teacher")
-BUCKET = "classes"
+BUCKET = "agora-recordings"  # moto keeps one state per process: a bucket of its own
 CONTENT = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
 
 

@@ -169,7 +169,7 @@ class Classroom:
         return f"{self.node.ws_base}/api/v1/sessions/{sid}/ws?access_token={access_token}"
 
     async def open(self, join: dict[str, Any], *, welcome: bool = True) -> Peer:
-        ws = await websockets.connect(self.ws_url(join["access_token"]), max_size=2**22)
+        ws = await websockets.connect(self.ws_url(join["realtime_token"]), max_size=2**22)
         peer = Peer(ws, join)
         self.peers.append(peer)
         if welcome:
