@@ -184,3 +184,43 @@ async def test_dates_without_zone_are_utc(
     r = await client.get(API, params={"from": value}, headers=platform.auth("root", "admin"))
     assert r.status_code == 200, r.text
     assert r.json()["total"] == 1
+
+
+async def test_a_listed_session_follows_its_changes_and_its_caller(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    """A listing shows each session as it is now, to this caller: a change of the session
+    (title, start, a rotated invite) shows at once, and the owner's invite is not shown to
+    another caller who lists the same unchanged row (listed items are rendered once per row
+    and caller's rights, api/views.py)."""
+    made = await create_session(client, platform, "t-a", title="First title")
+    sid = made["id"]
+    owner = platform.auth("t-a", "teacher")
+
+    async def listed(headers: dict[str, str]) -> dict[str, Any]:
+        r = await client.get(API, headers=headers)
+        assert r.status_code == 200, r.text
+        (item,) = [s for s in r.json()["items"] if s["id"] == sid]
+        return item
+
+    first = await listed(owner)
+    assert first["title"] == "First title" and first["invite_token"]
+    assert (await listed(platform.auth("s1", "student")))["invite_token"] is None
+
+    r = await client.patch(f"{API}/{sid}", json={"title": "Second title"}, headers=owner)
+    assert r.status_code == 200, r.text
+    renamed = await listed(owner)
+    assert renamed["title"] == "Second title"
+    assert renamed["updated_at"] != first["updated_at"]
+
+    r = await client.post(f"{API}/{sid}/invite/rotate", headers=owner)
+    assert r.status_code == 200, r.text
+    rotated = await listed(owner)
+    assert rotated["invite_token"] == r.json()["invite_token"] != first["invite_token"]
+    assert rotated["invite_url"].endswith(rotated["invite_token"])
+
+    r = await client.post(f"{API}/{sid}/start", headers=owner)
+    assert r.status_code == 200, r.text
+    started = await listed(owner)
+    assert started["status"] == "live" and started["started_at"] is not None
+    assert (await listed(platform.auth("root", "admin")))["status"] == "live"

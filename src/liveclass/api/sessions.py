@@ -26,7 +26,7 @@ from liveclass.api.stats import session_stats
 from liveclass.api.views import (
     invite_url,
     json_response,
-    session_fields,
+    listed_session,
     session_out,
     total_pages,
 )
@@ -135,7 +135,7 @@ async def list_sessions(request: Request) -> Response:
     actor = actor_of(caller)
     return json_response(
         {
-            "items": [session_fields(services, actor, r) for r in rows],
+            "items": [listed_session(services, actor, r) for r in rows],
             "total": total,
             "page": page,
             "page_size": page_size,
