@@ -18,7 +18,13 @@ from urllib.parse import quote
 import httpx
 
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
-from liveclass.providers.transport import DEFAULT_MAX_RETRY_WAIT, DEFAULT_TIMEOUT, ProviderTransport
+from liveclass.providers.transport import (
+    DEFAULT_MAX_RETRY_WAIT,
+    DEFAULT_TIMEOUT,
+    ProviderTransport,
+    body_gist,
+    error_body,
+)
 
 AGORA_API_URL = "https://api.agora.io"
 PROVIDER = "Agora"
@@ -186,32 +192,24 @@ class AgoraClient:
     # the wire
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = await self._wire.send(
-            method, self.api_url + path, headers=self._headers, **kwargs
+        return await self._wire.call(
+            method,
+            self.api_url + path,
+            headers=self._headers,
+            refusal=lambda response: _refusal(method, path, response),
+            what=f"{method} {path}",
+            **kwargs,
         )
-        if response.status_code >= 400:
-            raise _refusal(method, path, response)
-        try:
-            reply = response.json()
-        except ValueError as exc:
-            raise ProviderUnavailable(PROVIDER, f"{method} {path} answered no JSON") from exc
-        if not isinstance(reply, dict):
-            raise ProviderUnavailable(PROVIDER, f"{method} {path} answered no JSON object")
-        return reply
 
 
 def _refusal(method: str, path: str, response: httpx.Response) -> ProviderError:
     """Cloud Recording's ``{code, reason}``, the REST API's ``{message}``, or the status."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code = body.get("code")
-        message = _text(body, "reason") or _text(body, "message")
-        if code is not None or message:
-            return ProviderError(PROVIDER, response.status_code, str(code or ""), message)
-    text = response.text[:200].strip() or f"{method} {path}"
+    body = error_body(response)
+    code = body.get("code")
+    message = _text(body, "reason") or _text(body, "message")
+    if code is not None or message:
+        return ProviderError(PROVIDER, response.status_code, str(code or ""), message)
+    text = body_gist(response, f"{method} {path}")
     return ProviderError(PROVIDER, response.status_code, "unknown", text)
 
 

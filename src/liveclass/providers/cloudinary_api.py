@@ -29,7 +29,12 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
-from liveclass.providers.transport import DEFAULT_MAX_RETRY_WAIT, ProviderTransport
+from liveclass.providers.transport import (
+    DEFAULT_MAX_RETRY_WAIT,
+    ProviderTransport,
+    body_gist,
+    error_body,
+)
 
 CLOUDINARY_API_URL = "https://api.cloudinary.com/v1_1"
 PROVIDER = "Cloudinary"
@@ -186,16 +191,7 @@ class CloudinaryClient:
         return await self._call(self._endpoint("upload"), data=params, files=files, headers=headers)
 
     async def _call(self, url: str, **kwargs: Any) -> dict[str, Any]:
-        response = await self._wire.send("POST", url, **kwargs)
-        if response.status_code >= 400:
-            raise _refusal(response)
-        try:
-            reply = response.json()
-        except ValueError as exc:
-            raise ProviderUnavailable(PROVIDER, f"{url} answered no JSON") from exc
-        if not isinstance(reply, dict):
-            raise ProviderUnavailable(PROVIDER, f"{url} answered no JSON object")
-        return reply
+        return await self._wire.call("POST", url, refusal=_refusal, what=url, **kwargs)
 
 
 async def read_chunks(path: Path, chunk_size: int) -> AsyncIterator[bytes]:
@@ -247,14 +243,10 @@ def _asset(answer: Mapping[str, Any], *, expected_bytes: int) -> UploadedAsset:
 
 def _refusal(response: httpx.Response) -> ProviderError:
     """Cloudinary's ``{"error": {"message": ...}}``, or the status alone."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
+    error = error_body(response).get("error")
     message = error.get("message") if isinstance(error, dict) else None
     if not isinstance(message, str):
-        message = response.text[:200].strip() or response.reason_phrase
+        message = body_gist(response, response.reason_phrase)
     return ProviderError(PROVIDER, response.status_code, f"http_{response.status_code}", message)
 
 

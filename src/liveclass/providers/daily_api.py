@@ -21,6 +21,8 @@ from liveclass.providers.transport import (
     DEFAULT_MAX_RETRY_WAIT,
     DEFAULT_TIMEOUT,
     ProviderTransport,
+    body_gist,
+    error_body,
 )
 
 DAILY_API_URL = "https://api.daily.co/v1"
@@ -237,29 +239,22 @@ class DailyClient:
     # the wire
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = await self._wire.send(
-            method, self.api_url + path, headers=self._headers, **kwargs
+        return await self._wire.call(
+            method,
+            self.api_url + path,
+            headers=self._headers,
+            refusal=lambda response: _refusal(method, path, response),
+            what=f"{method} {path}",
+            **kwargs,
         )
-        if response.status_code >= 400:
-            raise _refusal(method, path, response)
-        try:
-            reply = response.json()
-        except ValueError as exc:
-            raise ProviderUnavailable(PROVIDER, f"{method} {path} answered no JSON") from exc
-        if not isinstance(reply, dict):
-            raise ProviderUnavailable(PROVIDER, f"{method} {path} answered no JSON object")
-        return reply
 
 
 def _refusal(method: str, path: str, response: httpx.Response) -> ProviderError:
     """Daily's ``{error, info}``, or the status alone from something in between."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
+    body = error_body(response)
+    if isinstance(body.get("error"), str):
         return ProviderError(PROVIDER, response.status_code, body["error"], _text(body, "info"))
-    text = response.text[:200].strip() or f"{method} {path}"
+    text = body_gist(response, f"{method} {path}")
     return ProviderError(PROVIDER, response.status_code, "unknown", text)
 
 

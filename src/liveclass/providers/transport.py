@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -62,6 +63,22 @@ class ProviderTransport:
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(self.provider, type(exc).__name__) from exc
 
+    async def call(
+        self,
+        method: str,
+        url: str,
+        *,
+        refusal: Callable[[httpx.Response], Exception],
+        what: str,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """``send``, then the answer's JSON object; a 4xx raises ``refusal(response)``, the
+        provider's own reading of its error body."""
+        response = await self.send(method, url, **kwargs)
+        if response.status_code >= 400:
+            raise refusal(response)
+        return json_object(self.provider, response, what)
+
     def _retry_wait(self, response: httpx.Response) -> float:
         wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is None or wait > self.max_retry_wait:
@@ -82,6 +99,32 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def json_object(provider: str, response: httpx.Response, what: str) -> dict[str, Any]:
+    """The JSON object a provider answered. Anything else is not its documented answer (a
+    proxy's page, a cut-off body): the provider is treated as down, not as refusing."""
+    try:
+        reply = response.json()
+    except ValueError as exc:
+        raise ProviderUnavailable(provider, f"{what} answered no JSON") from exc
+    if not isinstance(reply, dict):
+        raise ProviderUnavailable(provider, f"{what} answered no JSON object")
+    return reply
+
+
+def error_body(response: httpx.Response) -> Mapping[str, Any]:
+    """A refusal's JSON object, or an empty one when its body is something else."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def body_gist(response: httpx.Response, fallback: str) -> str:
+    """The start of a refusal's body, to show when it carries no message of the provider's."""
+    return response.text[:200].strip() or fallback
 
 
 def _gist(response: httpx.Response) -> str:
