@@ -58,7 +58,10 @@ from liveclass.providers.hosted import (
     MeetingSpec,
     ProviderEvent,
     RecordingFile,
+    header,
     numeric_uid,
+    token_meeting_data,
+    token_seconds,
 )
 from liveclass.providers.json_fields import submessage
 from liveclass.providers.unsupported import NotSupported
@@ -67,7 +70,6 @@ NAME = "agora"
 PROVIDER = "Agora"
 SIGNATURE_HEADER = "Agora-Signature-V2"
 TOLERANCE = 300.0  # seconds a notification may take to arrive
-OVERRUN = 3600  # a token outlives the planned end by this much, for a class that runs over
 MIN_TTL = 15 * 60
 MAX_TTL = 24 * 3600
 KICK_SECONDS = 24 * 3600
@@ -135,10 +137,11 @@ class AgoraProvider:
 
     async def create(self, spec: MeetingSpec) -> Meeting:
         channel = f"class-{spec.session_id.hex}"
-        return Meeting(NAME, channel, f"agora:{self.client.app_id}/{channel}", _data(spec))
+        url = f"agora:{self.client.app_id}/{channel}"
+        return Meeting(NAME, channel, url, token_meeting_data(spec))
 
     async def update(self, meeting: Meeting, spec: MeetingSpec) -> Meeting:
-        return Meeting(NAME, meeting.meeting_id, meeting.url, _data(spec))
+        return Meeting(NAME, meeting.meeting_id, meeting.url, token_meeting_data(spec))
 
     async def end(self, meeting: Meeting) -> None:
         """Nothing to call: Agora destroys a channel when its last person leaves."""
@@ -181,10 +184,7 @@ class AgoraProvider:
 
     def _ttl(self, meeting: Meeting) -> int:
         ends_at = meeting.data.get("ends_at")
-        if not isinstance(ends_at, int | float):
-            return MAX_TTL
-        left = int(ends_at - self._clock()) + OVERRUN
-        return min(MAX_TTL, max(MIN_TTL, left))
+        return token_seconds(ends_at, self._clock(), shortest=MIN_TTL, longest=MAX_TTL)
 
     # recording
 
@@ -228,7 +228,7 @@ class AgoraProvider:
     def read_webhook(
         self, headers: Mapping[str, str], body: bytes
     ) -> list[ProviderEvent] | Challenge:
-        signature = _header(headers, SIGNATURE_HEADER)
+        signature = header(headers, SIGNATURE_HEADER)
         expected = hmac.new(self._secret.encode(), body, hashlib.sha256).hexdigest()
         if not signature or not hmac.compare_digest(signature.strip().lower(), expected):
             raise WebhookRejected(PROVIDER, f"{SIGNATURE_HEADER} does not match the body")
@@ -320,19 +320,3 @@ def bucket_of(settings: Settings) -> RecordingBucket | None:
 def _alnum(text: str) -> str:
     # Cloud Recording's fileNamePrefix entries allow letters and digits only
     return "".join(c for c in text if c.isascii() and c.isalnum())
-
-
-def _data(spec: MeetingSpec) -> dict[str, Any]:
-    starts_at = spec.starts_at
-    if starts_at.tzinfo is None:
-        starts_at = starts_at.replace(tzinfo=datetime.UTC)
-    ends_at = starts_at + datetime.timedelta(minutes=spec.duration_minutes)
-    return {"ends_at": int(ends_at.timestamp()), "recorded": spec.recorded}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None

@@ -29,6 +29,7 @@ from typing import Any
 from liveclass.domain.errors import Invalid
 from liveclass.providers.daily_api import PROVIDER
 from liveclass.providers.errors import WebhookRejected
+from liveclass.providers.hosted import header
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Webhook-Timestamp"
@@ -63,8 +64,8 @@ def verify_signature(
     """Refuse (``WebhookRejected``) unless the signature is Daily's for this body and
     the timestamp is within ``tolerance`` seconds of ``now``. Header names are matched
     case-insensitively, as HTTP says."""
-    signature = _header(headers, SIGNATURE_HEADER)
-    timestamp = _header(headers, TIMESTAMP_HEADER)
+    signature = header(headers, SIGNATURE_HEADER) or ""
+    timestamp = header(headers, TIMESTAMP_HEADER) or ""
     if not signature:
         raise WebhookRejected(PROVIDER, f"no {SIGNATURE_HEADER} header")
     if not timestamp:
@@ -189,7 +190,7 @@ def read_webhook(
     now: float | None = None,
 ) -> DailyEvent | None:
     """A verified event, or None for Daily's verification ping (answer it 200)."""
-    if not _header(headers, SIGNATURE_HEADER) and is_verification_request(body):
+    if not (header(headers, SIGNATURE_HEADER) or "") and is_verification_request(body):
         return None
     verify_signature(secret=secret, headers=headers, body=body, tolerance=tolerance, now=now)
     return parse_event(body)
@@ -214,14 +215,6 @@ def _check_fresh(timestamp: str, tolerance: float, now: float) -> None:
             PROVIDER,
             f"the timestamp is {abs(now - sent):.0f} s from now (tolerance {tolerance:.0f} s)",
         )
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return ""
 
 
 def _text(message: Mapping[str, Any], key: str) -> str:

@@ -16,7 +16,7 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from liveclass.domain.roles import Role
@@ -35,6 +35,13 @@ class MeetingSpec:
     recorded: bool
     is_public: bool
     course_id: str | None
+
+    def planned_end(self) -> int:
+        """When the class is planned to end, in unix seconds (a start without a zone is UTC)."""
+        starts_at = self.starts_at
+        if starts_at.tzinfo is None:
+            starts_at = starts_at.replace(tzinfo=UTC)
+        return int((starts_at + timedelta(minutes=self.duration_minutes)).timestamp())
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,36 @@ def numeric_uid(meeting_id: str, user_id: str) -> int:
     every join, so a webhook's number leads back to them."""
     digest = hashlib.sha256(f"{meeting_id}\n{user_id}".encode()).digest()
     return int.from_bytes(digest[:4], "big") or 1
+
+
+# A token for a provider's own client outlives the class's planned end by this much, for a
+# class that runs over.
+OVERRUN_SECONDS = 3600
+
+
+def token_meeting_data(spec: MeetingSpec) -> dict[str, Any]:
+    """What a provider with no meeting API of its own (liveclass mints its tokens) keeps of a
+    class in ``Meeting.data``: the planned end its tokens last to, and whether it records."""
+    return {"ends_at": spec.planned_end(), "recorded": spec.recorded}
+
+
+def token_seconds(ends_at: object, now: float, *, shortest: int, longest: int) -> int:
+    """How long a person's token for a class should last from ``now``: to the planned end
+    (``ends_at``, unix seconds, as a provider keeps it in ``Meeting.data``) plus the overrun,
+    within the provider's bounds; ``longest`` when the end is not known."""
+    if not isinstance(ends_at, int | float):
+        return longest
+    return min(longest, max(shortest, int(ends_at - now) + OVERRUN_SECONDS))
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A webhook's header by its name in any case (RFC 9110): the endpoint may hand over a
+    plain mapping."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None
 
 
 @dataclass(frozen=True, slots=True)

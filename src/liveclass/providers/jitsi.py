@@ -40,6 +40,9 @@ from liveclass.providers.hosted import (
     MeetingSpec,
     ProviderEvent,
     RecordingFile,
+    header,
+    token_meeting_data,
+    token_seconds,
 )
 from liveclass.providers.jitsi_tokens import (
     JAAS_DOMAIN,
@@ -67,8 +70,6 @@ from liveclass.providers.unsupported import NotSupported
 
 NAME = "jitsi"
 PROVIDER = "Jitsi"
-# A token outlives the class's planned end by this much, for a class that runs over.
-OVERRUN = 3600
 # Even a token asked for long after the planned end lets its holder in for this long.
 MIN_TTL = 15 * 60
 DEFAULT_TIMEOUT = 30.0
@@ -200,10 +201,10 @@ class JitsiProvider:
 
     async def create(self, spec: MeetingSpec) -> Meeting:
         room = class_room(spec)
-        return Meeting(NAME, room, self.deployment.link(room), _room_data(spec))
+        return Meeting(NAME, room, self.deployment.link(room), token_meeting_data(spec))
 
     async def update(self, meeting: Meeting, spec: MeetingSpec) -> Meeting:
-        return Meeting(NAME, meeting.meeting_id, meeting.url, _room_data(spec))
+        return Meeting(NAME, meeting.meeting_id, meeting.url, token_meeting_data(spec))
 
     async def end(self, meeting: Meeting) -> None:
         """Nothing to call: Jitsi ends a room when its last person leaves."""
@@ -225,10 +226,7 @@ class JitsiProvider:
 
     def _ttl(self, meeting: Meeting) -> int:
         ends_at = meeting.data.get("ends_at")
-        if not isinstance(ends_at, int | float):
-            return MAX_TTL
-        left = int(ends_at - self._clock()) + OVERRUN
-        return min(MAX_TTL, max(MIN_TTL, left))
+        return token_seconds(ends_at, self._clock(), shortest=MIN_TTL, longest=MAX_TTL)
 
     # recording
 
@@ -272,7 +270,7 @@ class JitsiProvider:
             raise WebhookRejected(PROVIDER, "self-hosted Jitsi sends no webhooks")
         event = verify_jaas_webhook(
             body=body,
-            signature_header=_header(headers, SIGNATURE_HEADER),
+            signature_header=header(headers, SIGNATURE_HEADER),
             secret=account.webhook_secret,
             tolerance=self._tolerance,
         )
@@ -321,22 +319,6 @@ def class_room(spec: MeetingSpec) -> str:
         title = ""
     suffix = spec.session_id.hex[:12]
     return f"{title}-{suffix}" if title else f"class-{suffix}"
-
-
-def _room_data(spec: MeetingSpec) -> dict[str, Any]:
-    starts_at = spec.starts_at
-    if starts_at.tzinfo is None:
-        starts_at = starts_at.replace(tzinfo=datetime.UTC)
-    ends_at = starts_at + datetime.timedelta(minutes=spec.duration_minutes)
-    return {"ends_at": int(ends_at.timestamp()), "recorded": spec.recorded}
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def _download_refusal(response: httpx.Response) -> ProviderError | ProviderUnavailable:

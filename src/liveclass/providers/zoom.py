@@ -57,6 +57,7 @@ from liveclass.providers.hosted import (
     MeetingSpec,
     ProviderEvent,
     RecordingFile,
+    header,
 )
 from liveclass.providers.json_fields import text
 from liveclass.providers.zoom_api import (
@@ -321,8 +322,8 @@ class ZoomProvider:
     ) -> list[ProviderEvent] | Challenge:
         event = verify_webhook(
             body=body,
-            signature_header=_header(headers, SIGNATURE_HEADER),
-            timestamp_header=_header(headers, TIMESTAMP_HEADER),
+            signature_header=header(headers, SIGNATURE_HEADER),
+            timestamp_header=header(headers, TIMESTAMP_HEADER),
             secret=self._webhook_secret,
             tolerance=self._tolerance,
         )
@@ -522,14 +523,6 @@ async def _gone_is_done(call: Awaitable[object]) -> None:
     except ProviderError as exc:
         if exc.provider_status != 404 and exc.provider_code != MEETING_NOT_FOUND:
             raise
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return None
 
 
 def _parse_instant(value: str) -> datetime.datetime | None:
