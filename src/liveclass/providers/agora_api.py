@@ -192,24 +192,20 @@ class AgoraClient:
     # the wire
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        url, what = self.api_url + path, f"{method} {path}"
         return await self._wire.call(
-            method,
-            self.api_url + path,
-            headers=self._headers,
-            refusal=lambda response: _refusal(method, path, response),
-            what=f"{method} {path}",
-            **kwargs,
+            method, url, headers=self._headers, refusal=_refusal, what=what, **kwargs
         )
 
 
-def _refusal(method: str, path: str, response: httpx.Response) -> ProviderError:
+def _refusal(what: str, response: httpx.Response) -> ProviderError:
     """Cloud Recording's ``{code, reason}``, the REST API's ``{message}``, or the status."""
     body = error_body(response)
     code = body.get("code")
     message = _text(body, "reason") or _text(body, "message")
     if code is not None or message:
         return ProviderError(PROVIDER, response.status_code, str(code or ""), message)
-    text = body_gist(response, f"{method} {path}")
+    text = body_gist(response, what)
     return ProviderError(PROVIDER, response.status_code, "unknown", text)
 
 

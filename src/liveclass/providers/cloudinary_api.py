@@ -241,7 +241,7 @@ def _asset(answer: Mapping[str, Any], *, expected_bytes: int) -> UploadedAsset:
     )
 
 
-def _refusal(response: httpx.Response) -> ProviderError:
+def _refusal(what: str, response: httpx.Response) -> ProviderError:
     """Cloudinary's ``{"error": {"message": ...}}``, or the status alone."""
     error = error_body(response).get("error")
     message = error.get("message") if isinstance(error, dict) else None

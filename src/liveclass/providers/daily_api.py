@@ -239,22 +239,18 @@ class DailyClient:
     # the wire
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        url, what = self.api_url + path, f"{method} {path}"
         return await self._wire.call(
-            method,
-            self.api_url + path,
-            headers=self._headers,
-            refusal=lambda response: _refusal(method, path, response),
-            what=f"{method} {path}",
-            **kwargs,
+            method, url, headers=self._headers, refusal=_refusal, what=what, **kwargs
         )
 
 
-def _refusal(method: str, path: str, response: httpx.Response) -> ProviderError:
+def _refusal(what: str, response: httpx.Response) -> ProviderError:
     """Daily's ``{error, info}``, or the status alone from something in between."""
     body = error_body(response)
     if isinstance(body.get("error"), str):
         return ProviderError(PROVIDER, response.status_code, body["error"], _text(body, "info"))
-    text = body_gist(response, f"{method} {path}")
+    text = body_gist(response, what)
     return ProviderError(PROVIDER, response.status_code, "unknown", text)
 
 

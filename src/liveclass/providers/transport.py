@@ -68,15 +68,15 @@ class ProviderTransport:
         method: str,
         url: str,
         *,
-        refusal: Callable[[httpx.Response], Exception],
+        refusal: Callable[[str, httpx.Response], Exception],
         what: str,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """``send``, then the answer's JSON object; a 4xx raises ``refusal(response)``, the
-        provider's own reading of its error body."""
+        """``send``, then the answer's JSON object; a 4xx raises ``refusal(what, response)``,
+        the provider's own reading of its error body (``what`` names the call)."""
         response = await self.send(method, url, **kwargs)
         if response.status_code >= 400:
-            raise refusal(response)
+            raise refusal(what, response)
         return json_object(self.provider, response, what)
 
     def _retry_wait(self, response: httpx.Response) -> float:
