@@ -34,8 +34,8 @@ _S = SESSIONS.c
 
 
 @dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A live_sessions row (its seat counters aside)."""
+class _SessionColumns:
+    """The columns of a live_sessions row that its record and its shown form both carry."""
 
     id: uuid.UUID
     title: str
@@ -50,20 +50,27 @@ class SessionRecord:
     is_public: bool
     is_recorded: bool
     waiting_room: bool
-    password_hash: str | None
     provider: str
     default_role: Role
     owner_id: str
     owner_name: str
     invite_version: int
+    # a hosted provider's meeting link (``meeting_url``); a media server's name otherwise
     media_server: str | None
-    media_room: dict[str, Any] | None
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: str | None
-    peak_participants: int
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord(_SessionColumns):
+    """A live_sessions row (its seat counters aside)."""
+
+    password_hash: str | None
+    media_room: dict[str, Any] | None
+    peak_participants: int
 
 
 SESSION_FIELDS = tuple(f.name for f in fields(SessionRecord))
@@ -245,36 +252,11 @@ def let_in(user_id: ColumnElement[str] | str) -> Select[Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class ShownSession:
+class ShownSession(_SessionColumns):
     """A session as the API shows it (``SessionOut``), and what showing it needs besides
     (the invite's version): a listing reads only these columns (no JSON column decoded)."""
 
-    id: uuid.UUID
-    title: str
-    description: str | None
-    course_id: str | None
-    booking_id: str | None
-    session_type: str
-    status: SessionStatus
-    scheduled_at: datetime
-    duration_minutes: int
-    max_participants: int
-    is_public: bool
-    is_recorded: bool
-    waiting_room: bool
     has_password: bool
-    provider: str
-    default_role: Role
-    owner_id: str
-    owner_name: str
-    started_at: datetime | None
-    ended_at: datetime | None
-    end_reason: str | None
-    created_at: datetime
-    updated_at: datetime
-    invite_version: int
-    # a hosted provider's meeting link (``meeting_url``); a media server's name otherwise
-    media_server: str | None
 
     @classmethod
     def of(cls, session: SessionRecord) -> ShownSession:
