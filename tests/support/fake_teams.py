@@ -85,6 +85,7 @@ class FakeTeams:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by report id
     fail_next: int = 0
     fail_status: int = 503
+    without_join_url: bool = False  # a created meeting answered without its joinWebUrl
     retry_after: str | None = None
     url: str = ""
 
@@ -205,6 +206,8 @@ class FakeTeams:
             },
         }
         self.meetings[meeting_id] = meeting
+        if self.without_join_url:
+            return {k: v for k, v in meeting.items() if k != "joinWebUrl"}
         return meeting
 
     def _meeting(
