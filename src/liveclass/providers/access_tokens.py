@@ -11,7 +11,8 @@ sends one such request; ``AccessTokens`` keeps the answer:
 - one request at a time: concurrent callers wait for the request under way and share its
   token, or its failure (rather than each sending one more and waiting one more timeout);
 - ``invalidate(token)`` after the API refused it (401); a newer token fetched meanwhile is
-  kept, so several calls refused at once cause one new request.
+  kept, so several calls refused at once cause one new request; ``authorized(send)`` is
+  one API call that does so and tries once more with the new token.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class IssuedToken:
 
 
 Fetch = Callable[[], Awaitable[IssuedToken]]
+Send = Callable[[str], Awaitable[httpx.Response]]  # one API call with this bearer token
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,16 @@ class AccessTokens:
             lifetime = max(issued.expires_in - REFRESH_MARGIN, issued.expires_in / 2)
             self._token = _Cached(issued.value, self._clock() + lifetime)
             return issued.value
+
+    async def authorized(self, send: Send) -> httpx.Response:
+        """``send(token)`` with the current token; when the API refuses that token (401),
+        once more with a new one. The answer is the caller's to read."""
+        token = await self.token()
+        response = await send(token)
+        if response.status_code == 401:
+            self.invalidate(token)
+            response = await send(await self.token())
+        return response
 
     def invalidate(self, token: str) -> None:
         """Forget ``token`` (the API refused it); a newer one fetched meanwhile is kept."""

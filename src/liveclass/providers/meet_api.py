@@ -217,11 +217,9 @@ class MeetClient:
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One call with a Bearer token (renewed once on a 401); Google's JSON answer."""
-        token = await self.tokens.token()
-        response = await self._send(method, path, body, params, token)
-        if response.status_code == 401:
-            self.tokens.invalidate(token)
-            response = await self._send(method, path, body, params, await self.tokens.token())
+        response = await self.tokens.authorized(
+            lambda token: self._send(method, path, body, params, token)
+        )
         if response.status_code >= 300:
             raise refusal(response)
         return _json_object(response, f"{method} {path}")

@@ -205,11 +205,7 @@ class GraphClient:
         """One call (``path`` under the Graph URL, or a whole ``@odata.nextLink``) with a
         Bearer token, renewed once on a 401; Graph's JSON answer ({} for a 204)."""
         url = path if path.startswith(("http://", "https://")) else f"{self.graph_url}{path}"
-        token = await self.tokens.token()
-        response = await self._send(method, url, body, token)
-        if response.status_code == 401:
-            self.tokens.invalidate(token)
-            response = await self._send(method, url, body, await self.tokens.token())
+        response = await self.tokens.authorized(lambda token: self._send(method, url, body, token))
         if response.status_code >= 300:
             raise refusal(response)
         return _json_object(response, f"{method} {path}")

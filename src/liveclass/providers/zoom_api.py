@@ -365,12 +365,7 @@ class ZoomClient:
     async def _authorized(
         self, method: str, path: str, body: Mapping[str, Any] | None
     ) -> httpx.Response:
-        token = await self.tokens.token()
-        response = await self._send(method, path, body, token)
-        if response.status_code == 401:
-            self.tokens.invalidate(token)
-            response = await self._send(method, path, body, await self.tokens.token())
-        return response
+        return await self.tokens.authorized(lambda token: self._send(method, path, body, token))
 
     async def _send(
         self, method: str, path: str, body: Mapping[str, Any] | None, token: str
