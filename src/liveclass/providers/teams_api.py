@@ -34,7 +34,12 @@ import httpx
 from liveclass.providers.access_tokens import AccessTokens, Clock, IssuedToken, request_token
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.json_fields import submessage, submessages, text
-from liveclass.providers.transport import DEFAULT_TIMEOUT, ProviderTransport
+from liveclass.providers.transport import (
+    DEFAULT_TIMEOUT,
+    ProviderTransport,
+    error_object,
+    json_answer,
+)
 
 TEAMS_GRAPH_URL = "https://graph.microsoft.com/v1.0"
 TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
@@ -208,7 +213,7 @@ class GraphClient:
         response = await self.tokens.authorized(lambda token: self._send(method, url, body, token))
         if response.status_code >= 300:
             raise refusal(response)
-        return _json_object(response, f"{method} {path}")
+        return json_answer(PROVIDER, response, f"{method} {path}")
 
     async def _send(
         self, method: str, url: str, body: Mapping[str, Any] | None, token: str
@@ -220,25 +225,7 @@ class GraphClient:
 
 
 def refusal(response: httpx.Response) -> ProviderError:
-    error: Mapping[str, Any] = {}
-    try:
-        reply = response.json()
-        if isinstance(reply, dict):
-            error = submessage(reply, "error")
-    except ValueError:
-        pass
+    error = error_object(response)
     code = text(error, "code") or str(response.status_code)
     message = text(error, "message") or response.text[:200].strip()
     return ProviderError(PROVIDER, response.status_code, code, message)
-
-
-def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    if not response.content:
-        return {}  # DELETE answers 204
-    try:
-        reply = response.json()
-    except ValueError as exc:
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON") from exc
-    if not isinstance(reply, dict):
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON object")
-    return reply

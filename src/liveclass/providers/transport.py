@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from liveclass.providers.errors import ProviderUnavailable
+from liveclass.providers.json_fields import submessage
 
 DEFAULT_TIMEOUT = 10.0
 # Longer than this and the caller (a request handler) is better told to come back later.
@@ -86,3 +88,27 @@ def retry_after_seconds(value: str | None, *, now: float | None = None) -> float
 
 def _gist(response: httpx.Response) -> str:
     return response.text[:300].strip() or response.reason_phrase
+
+
+def json_answer(provider: str, response: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer's JSON object, ``{}`` for an empty body (a 204); ``ProviderUnavailable``
+    for anything else."""
+    if not response.content:
+        return {}
+    try:
+        reply = response.json()
+    except ValueError as exc:
+        raise ProviderUnavailable(provider, f"{what} answered no JSON") from exc
+    if not isinstance(reply, dict):
+        raise ProviderUnavailable(provider, f"{what} answered no JSON object")
+    return reply
+
+
+def error_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The ``error`` object of a refusal shaped ``{error: {code, message, ...}}`` (Google's
+    and Microsoft Graph's APIs); empty when the body is not one."""
+    try:
+        reply = response.json()
+    except ValueError:
+        return {}
+    return submessage(reply, "error") if isinstance(reply, dict) else {}
