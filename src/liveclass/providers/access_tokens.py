@@ -27,6 +27,7 @@ import httpx
 
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.json_fields import integer, text
+from liveclass.providers.transport import json_answer
 
 REFRESH_MARGIN = 60.0
 
@@ -133,7 +134,7 @@ async def request_token(
         raise ProviderUnavailable(provider, f"OAuth: {_failure(exc)}") from exc
     if response.status_code != 200:
         raise _refusal(provider, response)
-    reply = _json_object(provider, response)
+    reply = json_answer(provider, response, "OAuth")
     value, expires_in = text(reply, "access_token"), integer(reply, "expires_in")
     if not value or expires_in <= 0:
         raise ProviderUnavailable(provider, "OAuth answered no access_token/expires_in")
@@ -166,13 +167,3 @@ def _error_body(response: httpx.Response) -> Mapping[str, Any]:
     except ValueError:
         return {}
     return error if isinstance(error, dict) else {}
-
-
-def _json_object(provider: str, response: httpx.Response) -> dict[str, Any]:
-    try:
-        reply = response.json()
-    except ValueError as exc:
-        raise ProviderUnavailable(provider, "OAuth answered no JSON") from exc
-    if not isinstance(reply, dict):
-        raise ProviderUnavailable(provider, "OAuth answered no JSON object")
-    return reply
