@@ -354,7 +354,8 @@ async def end_session(
     await services.room_events.session_ended(row.id, reason.value)
     # a provider's own attendance records (Meet, Teams), first read once its meeting ended;
     # a read that fails is tried again by the background pass
-    await hosted_attendance.read_session(services, row.id)
+    if hosted.is_hosted(row.provider):
+        await hosted_attendance.read_session(services, row.id)
     return row
 
 
