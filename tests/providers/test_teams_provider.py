@@ -14,8 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from liveclass.app import create_app
+from liveclass.control.hosted_attendance import read_due
+from liveclass.db.tables import HOSTED_MEETINGS
+from liveclass.db.types import utcnow
 from liveclass.domain.roles import Role
 from liveclass.providers.access_tokens import REFRESH_MARGIN
 from liveclass.providers.errors import ProviderError, ProviderUnavailable, WebhookRejected
@@ -409,3 +413,52 @@ async def test_a_notification_names_the_meeting_by_its_join_link(
         + b'", "subscriptionId": "s"}]}'
     )
     assert teams.read_webhook({}, lifecycle) == []
+
+
+# attendance reports, through the app
+
+
+async def test_recorded_attendance_is_clipped_to_the_class_and_a_later_leave_shortens_it(
+    app_client: tuple[httpx.AsyncClient, Any], fake: FakeTeams, platform: Platform
+) -> None:
+    client, services = app_client
+    created = await client.post(
+        "/api/v1/sessions", json=session_body(provider="teams"), headers=platform.auth(*TEACHER)
+    )
+    sid, meeting_id = created.json()["id"], TeamsAppHarness(fake).meeting_id(created.json())
+    started = await client.post(f"/api/v1/sessions/{sid}/start", headers=platform.auth(*TEACHER))
+    begun = datetime.datetime.fromisoformat(started.json()["started_at"]).timestamp()
+    people = [("student-1", "Ada Lovelace"), ("student-2", "Sam"), ("student-3", "Sam")]
+    for user, name in people:
+        joined = await client.post(
+            f"/api/v1/sessions/{sid}/join", headers=platform.auth(user, "student", name=name)
+        )
+        assert joined.status_code == 200
+    report = fake.report(meeting_id, begun - 120, begun + 1)
+    # in the lobby before the class began, and still there by the report
+    fake.attend(meeting_id, report, "Ada Lovelace", [(begun - 100, None)])
+    fake.attend(meeting_id, report, "Sam", [(begun + 0.1, begun + 0.6)])  # which Sam?
+    await asyncio.sleep(max(0.0, begun + 1.0 - time.time()))
+    ended = await client.post(f"/api/v1/sessions/{sid}/end", headers=platform.auth(*TEACHER))
+    lasted = datetime.datetime.fromisoformat(ended.json()["ended_at"]).timestamp() - begun
+    assert await _totals(client, platform, sid) == {
+        "student-1": pytest.approx(lasted, abs=0.01),
+        "student-2": 0.0,
+        "student-3": 0.0,
+    }
+    # the report filled in: Ada left half a second into the class
+    interval = fake.records[report][0]["attendanceIntervals"][0]
+    interval["leaveDateTime"] = datetime.datetime.fromtimestamp(begun + 0.5, datetime.UTC).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
+    async with services.db.transaction() as tx:
+        await tx.run(update(HOSTED_MEETINGS).values(attendance_due_at=utcnow()))
+    assert await read_due(services) == 1
+    totals = await _totals(client, platform, sid)
+    assert totals["student-1"] == pytest.approx(0.5, abs=0.01)
+
+
+async def _totals(client: httpx.AsyncClient, platform: Platform, sid: str) -> dict[str, float]:
+    stats = await client.get(f"/api/v1/sessions/{sid}/stats", headers=platform.auth(*TEACHER))
+    attendance = stats.json()["attendance"]
+    return {a["user_id"]: a["total_seconds"] for a in attendance if a["role"] != "host"}
