@@ -21,10 +21,12 @@ from liveclass.control.expiry import (
     download_recordings_forever,
     expire_forever,
     purge_recordings_forever,
+    read_attendance_forever,
     watch_nodes_forever,
 )
 from liveclass.domain.errors import Unavailable
 from liveclass.notify.webhooks import WebhookSender
+from liveclass.providers.hosted import ReadsAttendance
 from liveclass.realtime.bus import create_bus
 from liveclass.realtime.hub import Hub, default_node_id
 from liveclass.recording import capture
@@ -110,6 +112,10 @@ def _background_workers(services: Services, hub: Hub) -> list[asyncio.Task[None]
     if services.hosted:
         tasks.append(
             asyncio.create_task(download_recordings_forever(services), name="liveclass-downloads")
+        )
+    if any(isinstance(p, ReadsAttendance) for p in services.hosted.values()):
+        tasks.append(
+            asyncio.create_task(read_attendance_forever(services), name="liveclass-attendance")
         )
     if services.settings.webhook_url:
         sender = WebhookSender.from_settings(services.db, services.settings)

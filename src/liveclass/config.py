@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet", "agora"]
+Provider = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet", "agora", "teams"]
 RecordingStorageKind = Literal["local", "s3", "cloudinary"]
 # Providers that run the class in their own client (``providers/hosted.py``); each needs
 # its settings (``Settings.hosted_configured``).
-HOSTED_PROVIDERS = ("daily", "zoom", "jitsi", "meet", "agora")
+HOSTED_PROVIDERS = ("daily", "zoom", "jitsi", "meet", "agora", "teams")
 
 DEFAULT_DATA_DIR = "./var"
 GENERATED_SECRETS_FILE = "secrets.env"
@@ -158,6 +158,17 @@ class Settings(BaseSettings):
     agora_customer_secret: SecretStr | None = None
     agora_webhook_secret: SecretStr | None = None
     agora_api_url: str = "https://api.agora.io"
+    # Microsoft Teams through Graph: an app registration's client credentials in its tenant
+    # (application permission OnlineMeetings.ReadWrite.All, and an application access policy
+    # granted to the organizer), the organizer's user id or UPN, and the clientState that
+    # change notification subscriptions were made with
+    teams_client_id: str | None = None
+    teams_client_secret: SecretStr | None = None
+    teams_tenant_id: str | None = None
+    teams_organizer_id: str | None = None
+    teams_client_state: SecretStr | None = None
+    teams_graph_url: str = "https://graph.microsoft.com/v1.0"
+    teams_login_url: str = "https://login.microsoftonline.com"
     # A person's link or token is valid this long after the class's scheduled end.
     hosted_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
@@ -238,6 +249,8 @@ class Settings(BaseSettings):
         "google_meet_api_url",
         "google_oidc_certs_url",
         "agora_api_url",
+        "teams_graph_url",
+        "teams_login_url",
     )
     @classmethod
     def _provider_api_url(cls, value: str, info: ValidationInfo) -> str:
@@ -343,6 +356,13 @@ class Settings(BaseSettings):
                 ("AGORA_CUSTOMER_ID", self.agora_customer_id),
                 ("AGORA_CUSTOMER_SECRET", self.agora_customer_secret),
                 ("AGORA_WEBHOOK_SECRET", self.agora_webhook_secret),
+            ),
+            "teams": (
+                ("TEAMS_CLIENT_ID", self.teams_client_id),
+                ("TEAMS_CLIENT_SECRET", self.teams_client_secret),
+                ("TEAMS_TENANT_ID", self.teams_tenant_id),
+                ("TEAMS_ORGANIZER_ID", self.teams_organizer_id),
+                ("TEAMS_CLIENT_STATE", self.teams_client_state),
             ),
         }
         if provider == "jitsi":

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,6 +23,7 @@ from liveclass.providers.hosted import Attendee, Meeting, numeric_uid
 from liveclass.providers.zoom import DEFAULT_ATTENDEE_DOMAIN
 from tests.providers.hosted_harness_jitsi import APP_ID, KEY_ID, JaasWebhooks, new_private_key
 from tests.providers.hosted_harness_meet import meet_harness
+from tests.providers.hosted_harness_teams import teams_harness
 from tests.providers.hosted_harness_zoom import Delivery, ZoomWebhooks
 from tests.support.fake_agora import APP_CERTIFICATE, FakeAgora, serve_fake_agora
 from tests.support.fake_daily import FakeDaily, serve_fake_daily
@@ -65,6 +66,18 @@ class Harness(Protocol):
     def tampered(self, meeting_id: str) -> tuple[bytes, dict[str, str]]: ...
 
     def stale(self, meeting_id: str) -> tuple[bytes, dict[str, str]]: ...
+
+
+@runtime_checkable
+class AttendanceOnRecord(Protocol):
+    """A provider that keeps attendance records liveclass reads when the class ends
+    (Meet's conference records, Teams' attendance reports); the others only push it."""
+
+    def record_attendance(
+        self, meeting_id: str, display_name: str, start: float, end: float
+    ) -> None:
+        """Put on the provider's record that ``display_name`` was in the meeting."""
+        ...
 
 
 @dataclass
@@ -379,6 +392,7 @@ HARNESSES: dict[str, Callable[[], AbstractContextManager[Harness]]] = {
     "jitsi": jitsi_harness,
     "meet": meet_harness,
     "agora": agora_harness,
+    "teams": teams_harness,
 }
 
 

@@ -73,6 +73,12 @@ class MeetAppHarness:
         record = {"conferenceRecord": {"name": "conferenceRecords/r"}}
         return self.fake.push(event, meeting_id, record, at=at)
 
+    def record_attendance(
+        self, meeting_id: str, display_name: str, start: float, end: float
+    ) -> None:
+        record = self.fake.start_conference(meeting_id, start)
+        self.fake.attend(record, display_name, start, end)
+
     def tampered(self, meeting_id: str) -> tuple[bytes, dict[str, str]]:
         # the OIDC token signs no body: a forgery is a token Google's keys did not sign
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -3,20 +3,30 @@ local server (``hosted_harness.HARNESSES``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from liveclass.app import create_app
+from liveclass.control.hosted_attendance import read_due
 from liveclass.db.tables import HOSTED_MEETINGS, SESSIONS
+from liveclass.db.types import utcnow
 from tests.api.helpers import session_body
 from tests.conftest import BASE_URL, Platform, make_settings
-from tests.providers.hosted_harness import HARNESSES, HAS_NO_MEETING_API, Harness, deliver
+from tests.providers.hosted_harness import (
+    HARNESSES,
+    HAS_NO_MEETING_API,
+    AttendanceOnRecord,
+    Harness,
+    deliver,
+)
 
 TEACHER = ("teacher-1", "teacher")
 
@@ -237,6 +247,69 @@ async def test_the_meeting_ending_ends_the_class_even_before_its_start(
     assert got.json()["end_reason"] == "ended_on_provider"
 
 
+async def _seconds_of(client: httpx.AsyncClient, platform: Platform, sid: str) -> float:
+    stats = await client.get(f"/api/v1/sessions/{sid}/stats", headers=platform.auth(*TEACHER))
+    (row,) = [a for a in stats.json()["attendance"] if a["user_id"] == "student-1"]
+    return float(row["total_seconds"])
+
+
+def _needs_records(harness: Harness) -> AttendanceOnRecord:
+    if not isinstance(harness, AttendanceOnRecord):
+        pytest.skip(f"{harness.provider} only pushes attendance: there is no record to read")
+    return harness
+
+
+async def _recorded_class(
+    client: httpx.AsyncClient, harness: Harness, platform: Platform
+) -> tuple[str, AttendanceOnRecord]:
+    keeper = _needs_records(harness)
+    created = (await _create(client, platform, harness.provider)).json()
+    sid, meeting_id = created["id"], harness.meeting_id(created)
+    started = await client.post(f"/api/v1/sessions/{sid}/start", headers=platform.auth(*TEACHER))
+    begun = datetime.fromisoformat(started.json()["started_at"]).timestamp()
+    student = platform.auth("student-1", "student", name="Ada Lovelace")
+    assert (await client.post(f"/api/v1/sessions/{sid}/join", headers=student)).status_code == 200
+    # the provider shows the name as typed; someone liveclass never gave a link is there too
+    keeper.record_attendance(meeting_id, "ada  LOVELACE", begun + 0.2, begun + 1.2)
+    keeper.record_attendance(meeting_id, "Somebody Else", begun + 0.1, begun + 1.0)
+    await asyncio.sleep(max(0.0, begun + 1.5 - time.time()))
+    return sid, keeper
+
+
+async def test_attendance_on_the_providers_record_counts_once_the_class_ended(
+    hosted: tuple[httpx.AsyncClient, Any], harness: Harness, platform: Platform
+) -> None:
+    client, services = hosted
+    sid, _ = await _recorded_class(client, harness, platform)
+    ended = await client.post(f"/api/v1/sessions/{sid}/end", headers=platform.auth(*TEACHER))
+    assert ended.status_code == 200 and ended.json()["status"] == "ended"
+    assert await _seconds_of(client, platform, sid) == pytest.approx(1.0, abs=0.01)
+    # a later read (the records filling in) applies nothing twice
+    await _make_due(services)
+    assert await read_due(services) == 1
+    assert await _seconds_of(client, platform, sid) == pytest.approx(1.0, abs=0.01)
+
+
+async def test_records_of_a_provider_down_at_the_end_are_read_by_the_later_pass(
+    hosted: tuple[httpx.AsyncClient, Any], harness: Harness, platform: Platform
+) -> None:
+    client, services = hosted
+    sid, _ = await _recorded_class(client, harness, platform)
+    harness.fail_next(2, 503)  # the meeting's end, and the read after it
+    ended = await client.post(f"/api/v1/sessions/{sid}/end", headers=platform.auth(*TEACHER))
+    assert ended.status_code == 200 and ended.json()["status"] == "ended"
+    assert await _seconds_of(client, platform, sid) == 0.0
+    assert await read_due(services) == 0  # retried a minute later, not at once
+    await _make_due(services)
+    assert await read_due(services) == 1
+    assert await _seconds_of(client, platform, sid) == pytest.approx(1.0, abs=0.01)
+
+
+async def _make_due(services: Any) -> None:
+    async with services.db.transaction() as tx:
+        await tx.run(update(HOSTED_MEETINGS).values(attendance_due_at=utcnow()))
+
+
 @pytest.mark.parametrize(
     ("provider", "setting"),
     [
@@ -245,6 +318,7 @@ async def test_the_meeting_ending_ends_the_class_even_before_its_start(
         ("jitsi", "JITSI_DOMAIN"),
         ("meet", "GOOGLE_REFRESH_TOKEN"),
         ("agora", "AGORA_APP_ID"),
+        ("teams", "TEAMS_CLIENT_ID"),
     ],
 )
 async def test_a_provider_without_its_settings_is_refused(

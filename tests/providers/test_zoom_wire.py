@@ -25,9 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from liveclass.domain.errors import Invalid
+from liveclass.providers.access_tokens import REFRESH_MARGIN
 from liveclass.providers.errors import ProviderError, ProviderUnavailable, WebhookRejected
 from liveclass.providers.zoom_api import (
-    REFRESH_MARGIN,
     AutoRecording,
     MeetingSpec,
     ZoomClient,

@@ -3,7 +3,9 @@
 Each provider signs its webhooks its own way; ``WEBHOOKS`` maps a provider's name to the
 receiver that checks the signature and hands the event to the control layer. A bad, missing
 or stale signature is a 401 and changes nothing; a repeated event is answered 200 again
-(providers retry until they get a 2xx) and changes nothing either.
+(providers retry until they get a 2xx) and changes nothing either. A provider that checks
+the endpoint first by a query parameter (Graph's ``validationToken``) gets its answer, in
+JSON or as plain text as it asks.
 """
 
 from __future__ import annotations
@@ -13,24 +15,29 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from liveclass.api.deps import ServicesDep
 from liveclass.control import hosted_events, livekit_events
 from liveclass.domain.errors import NotFound
 from liveclass.media.livekit_tokens import WebhookEvent, verify_webhook
 from liveclass.providers.catalog import HOSTED
-from liveclass.providers.hosted import Challenge
+from liveclass.providers.hosted import Challenge, ChallengedByQuery
 from liveclass.services import Services
 
 router = APIRouter(tags=["providers"])
 
-WebhookReceiver = Callable[[Services, bytes, Mapping[str, str]], Awaitable[str | Challenge]]
-"""Verify one delivery (raw body, headers) and apply it; the outcome, for the answer, or
-the challenge's answer (Zoom's url_validation, Daily's verification ping)."""
+WebhookReceiver = Callable[
+    [Services, bytes, Mapping[str, str], Mapping[str, str]], Awaitable[str | Challenge]
+]
+"""Verify one delivery (raw body, headers, query) and apply it; the outcome, for the
+answer, or the challenge's answer (Zoom's url_validation, Daily's verification ping,
+Graph's validationToken)."""
 
 
-async def _livekit(services: Services, body: bytes, headers: Mapping[str, str]) -> str:
+async def _livekit(
+    services: Services, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
+) -> str:
     settings = services.settings
     key, secret = settings.livekit_api_key, settings.livekit_api_secret
     if not settings.livekit_configured or key is None or secret is None:
@@ -58,11 +65,15 @@ def _hosted(name: str) -> WebhookReceiver:
     and reads the delivery, control applies its events."""
 
     async def receive(
-        services: Services, body: bytes, headers: Mapping[str, str]
+        services: Services, body: bytes, headers: Mapping[str, str], query: Mapping[str, str]
     ) -> str | Challenge:
         provider = services.hosted_provider(name)
         if provider is None:
             raise _not_configured(name)
+        if isinstance(provider, ChallengedByQuery):
+            challenge = provider.query_challenge(query)
+            if challenge is not None:
+                return challenge
         read = provider.read_webhook(headers, body)
         if isinstance(read, Challenge):
             return read
@@ -95,18 +106,25 @@ def _not_configured(provider: str) -> NotFound:
     "/providers/{provider}/webhook",
     summary="Receive a video provider's webhook (LiveKit, Daily, and every hosted provider)",
     responses={
+        200: {
+            "description": "The delivery's outcome, or the answer to the provider's check"
+            " of the endpoint (plain text for Graph's validationToken)",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
         401: {"description": "INVALID_WEBHOOK_SIGNATURE: not signed by the provider"},
         404: {"description": "PROVIDER_UNAVAILABLE: no such provider on this server"},
         422: {"description": "INVALID_WEBHOOK_BODY"},
     },
 )
-async def webhook(provider: str, request: Request, services: ServicesDep) -> JSONResponse:
+async def webhook(provider: str, request: Request, services: ServicesDep) -> Response:
     receive = WEBHOOKS.get(provider)
     if receive is None:
         raise _not_configured(provider)
     body = await request.body()
-    outcome = await receive(services, body, request.headers)
+    outcome = await receive(services, body, request.headers, request.query_params)
     if isinstance(outcome, Challenge):
+        if outcome.text is not None:
+            return PlainTextResponse(outcome.text)
         answer: Any = dict(outcome.answer)
         return JSONResponse(answer)
     return JSONResponse({"provider": provider, "outcome": outcome})

@@ -24,7 +24,9 @@ from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.roles import Role
 
 SessionType = Literal["teaching", "interview", "coding", "workshop", "lesson"]
-ProviderName = Literal["mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet", "agora"]
+ProviderName = Literal[
+    "mesh", "janus", "livekit", "daily", "zoom", "jitsi", "meet", "agora", "teams"
+]
 JoinRole = Literal["co_host", "speaker", "viewer"]
 
 # PostgreSQL text cannot hold NUL characters; refuse them at the edge instead of failing there.

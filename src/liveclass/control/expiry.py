@@ -1,5 +1,6 @@
 """Background sweeps of each node: sessions past their slot and empty end, recordings past
-retention go, and nodes that stopped beating are found dead and their attendance closed."""
+retention go, nodes that stopped beating are found dead and their attendance closed, and
+hosted providers' recordings and attendance records are fetched when due."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 from datetime import timedelta
 from typing import Protocol
 
+from liveclass.control.hosted_attendance import read_due
 from liveclass.control.hosted_events import download_pending
 from liveclass.control.sessions import expire_overdue
 from liveclass.db import nodes, provider_events
@@ -68,6 +70,17 @@ async def download_recordings_forever(services: Services, *, every_seconds: floa
             await download_pending(services)
         except Exception:  # the provider or the storage may be away; try again next pass
             log.exception("recording download pass failed")
+
+
+async def read_attendance_forever(services: Services, *, every_seconds: float = 60.0) -> None:
+    """Read the attendance records of hosted providers that keep them (Meet, Teams) when a
+    read is due after a class's end: the later reads, and those that failed."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            await read_due(services)
+        except Exception:  # the database may be away; try again next pass
+            log.exception("attendance read pass failed")
 
 
 # Providers redeliver a webhook for minutes to hours; a week of event ids is plenty.

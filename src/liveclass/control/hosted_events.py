@@ -3,7 +3,8 @@ the provider's ``read_webhook``), the same for every provider:
 
 - participant joined / left -> an attendance span ``<provider>:<connection>`` on the pseudo
   node ``<provider>``, timed by the event (a left before its joined leaves a closed span
-  the joined stretches, as for LiveKit);
+  the joined stretches, as for LiveKit; ``control.hosted_attendance``, which also reads
+  the attendance providers keep on record when the class ends);
 - meeting started -> the class goes live (unless the meeting's end arrived first); meeting
   ended -> the class ends (``ended_on_provider``), spans left open close at its time;
 - recording ready -> the recording (the one liveclass started, or a new one for a
@@ -21,12 +22,13 @@ import enum
 import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from liveclass.control import hosted_attendance
 from liveclass.control import sessions as session_cases
-from liveclass.db import attendance, hosted_meetings, provider_events, recordings, seats
+from liveclass.db import attendance, hosted_meetings, provider_events, recordings
 from liveclass.db.database import Tx
 from liveclass.db.hosted_meetings import HostedMeetingRecord
 from liveclass.db.recordings import RecordingRecord
@@ -34,14 +36,12 @@ from liveclass.db.sessions import get_session
 from liveclass.db.types import utcnow
 from liveclass.domain.errors import DomainError
 from liveclass.domain.lifecycle import EndReason, SessionStatus
-from liveclass.domain.participants import ParticipantStatus
 from liveclass.domain.recordings import RecordingState
 from liveclass.providers.hosted import (
     EventKind,
     HostedProvider,
     ProviderEvent,
     RecordingFile,
-    numeric_uid,
 )
 from liveclass.recording import service as recording_service
 from liveclass.recording.errors import RecordingError, StorageError
@@ -80,20 +80,19 @@ async def _receive_one(
     services: Services, provider: HostedProvider, event: ProviderEvent
 ) -> Outcome:
     async with services.db.transaction() as tx:
+        meeting = await _meeting_of(tx, provider.name, event)
         fresh = await provider_events.remember(
             tx,
             provider=provider.name,
             event_id=event.event_id,
             event=event.kind.value,
-            room=event.meeting_id,
+            room=event.meeting_id if meeting is None else meeting.meeting_id,
         )
         if not fresh:
             return Outcome.DUPLICATE
-        meeting = await hosted_meetings.by_meeting(
-            tx, provider=provider.name, meeting_id=event.meeting_id, for_update=True
-        )
         if meeting is None:
             return Outcome.IGNORED
+        event = replace(event, meeting_id=meeting.meeting_id)
         outcome, changed = await _apply(tx, provider.name, meeting, event)
     if changed is not None:
         await services.room_events.recording_changed(changed.session_id, changed.id, changed.state)
@@ -104,12 +103,27 @@ async def _receive_one(
     return outcome
 
 
+async def _meeting_of(tx: Tx, provider: str, event: ProviderEvent) -> HostedMeetingRecord | None:
+    """The meeting an event is about, by its id, or by its link where the provider names
+    only that (Teams' notifications); locked for the event's effect."""
+    if event.meeting_id or not event.url:
+        return await hosted_meetings.by_meeting(
+            tx, provider=provider, meeting_id=event.meeting_id, for_update=True
+        )
+    found = await hosted_meetings.by_url(tx, provider=provider, url=event.url)
+    if found is None:
+        return None
+    return await hosted_meetings.by_meeting(
+        tx, provider=provider, meeting_id=found.meeting_id, for_update=True
+    )
+
+
 async def _apply(
     tx: Tx, provider: str, meeting: HostedMeetingRecord, event: ProviderEvent
 ) -> tuple[Outcome, RecordingRecord | None]:
     session_id = meeting.session_id
     if event.kind in _ATTENDANCE:
-        applied = await _attendance(tx, provider, session_id, event)
+        applied = await hosted_attendance.apply(tx, provider, session_id, event)
         return (Outcome.APPLIED if applied else Outcome.IGNORED), None
     if event.kind is EventKind.MEETING_STARTED:
         ended = await provider_events.seen(
@@ -152,47 +166,6 @@ async def _end(services: Services, session_id: uuid.UUID) -> None:
         # the end arrived before the start: the class did take place
         await _start(services, session_id)
     await session_cases.end_session(services, None, session_id, reason=EndReason.ENDED_ON_PROVIDER)
-
-
-# -- attendance ----------------------------------------------------------------------------
-
-
-async def _attendance(tx: Tx, provider: str, session_id: uuid.UUID, event: ProviderEvent) -> bool:
-    user_id = event.user_id or await _user_of_uid(tx, session_id, event)
-    if not user_id or not event.connection:
-        return False
-    room = await seats.lock_room(tx, session_id=session_id, user_id=user_id)
-    if room is None or room.me is None:
-        return False  # someone liveclass gave no link (the provider's own guests)
-    if event.kind is EventKind.PARTICIPANT_LEFT:
-        step = attendance.disconnected_at
-    elif (
-        room.session.status in (SessionStatus.SCHEDULED, SessionStatus.LIVE)
-        and room.me.status is ParticipantStatus.JOINED
-    ):
-        # a hosted class may report its people before its meeting's start arrives
-        step = attendance.connected_at
-    else:
-        return False  # a late report of someone kicked, or of a class already over
-    await step(
-        tx,
-        session_id=session_id,
-        participant_id=room.me.id,
-        connection_id=f"{provider}:{event.connection}",
-        node_id=provider,
-        at=event.at,
-    )
-    return True
-
-
-async def _user_of_uid(tx: Tx, session_id: uuid.UUID, event: ProviderEvent) -> str | None:
-    """The participant a provider's number stands for (``numeric_uid``), if any."""
-    if event.uid is None:
-        return None
-    for person in await seats.all_participants(tx, session_id=session_id):
-        if numeric_uid(event.meeting_id, person.user_id) == event.uid:
-            return person.user_id
-    return None
 
 
 # -- recordings ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from liveclass.auth.passwords import hash_password
-from liveclass.control import hosted, polls
+from liveclass.control import hosted, hosted_attendance, polls
 from liveclass.db import attendance, outbox, seats
 from liveclass.db import sessions as session_queries
 from liveclass.db.database import Reader, Tx
@@ -344,6 +344,7 @@ async def end_session(
         await attendance.close_session(tx, session_id=row.id, at=now)
         await seats.free_all(tx, session_id=row.id, at=now)
         await polls.close_open_polls(tx, row.id)
+        await hosted_attendance.schedule(tx, services, row, at=now)
         await _announce(tx, "session.ended", row)
     # before the room closes: Janus must close its recordings, the recorder its files
     ended = SessionEnded(session_id=row.id, reason=reason)
@@ -351,6 +352,10 @@ async def end_session(
         await listener.session_ended(ended)
     await _close_room(services, row)
     await services.room_events.session_ended(row.id, reason.value)
+    # a provider's own attendance records (Meet, Teams), first read once its meeting ended;
+    # a read that fails is tried again by the background pass
+    if hosted.is_hosted(row.provider):
+        await hosted_attendance.read_session(services, row.id)
     return row
 
 

@@ -72,11 +72,41 @@ async def disconnected_at(
     """A media provider reports that ``connection_id`` disconnected at ``at``. Before its
     connect arrived this leaves a closed span ``[at, at]`` (the connect stretches it), so
     nothing stays open for ever; a span already closed is left as it is."""
+    await _left(tx, session_id, participant_id, connection_id, node_id, at, shorten=False)
+
+
+async def left_on_record_at(
+    tx: Tx,
+    *,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    connection_id: str,
+    node_id: str,
+    at: datetime,
+) -> None:
+    """As ``disconnected_at``, for a leave from the provider's own records (its attendance
+    report): that wins over the close liveclass made when the class ended, so a span
+    closed later than ``at`` is shortened to it."""
+    await _left(tx, session_id, participant_id, connection_id, node_id, at, shorten=True)
+
+
+async def _left(
+    tx: Tx,
+    session_id: uuid.UUID,
+    participant_id: uuid.UUID,
+    connection_id: str,
+    node_id: str,
+    at: datetime,
+    *,
+    shorten: bool,
+) -> None:
     found = await _connection(tx, connection_id)
     if found is None:
         await _insert(tx, session_id, participant_id, connection_id, node_id, at, at)
-    elif found["ended_at"] is None:
-        end = max(at, found["started_at"])
+        return
+    end = max(at, found["started_at"])
+    closed = found["ended_at"]
+    if closed is None or (shorten and end < closed):
         await tx.run(update(ATTENDANCE_INTERVALS).where(_A.id == found["id"]).values(ended_at=end))
 
 

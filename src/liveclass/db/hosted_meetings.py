@@ -36,6 +36,8 @@ class HostedMeetingRecord:
     recording_url: str | None
     created_at: datetime
     updated_at: datetime
+    attendance_due_at: datetime | None = None
+    attendance_reads: int = 0
 
 
 _build = Build(HostedMeetingRecord)
@@ -68,6 +70,12 @@ async def by_meeting(
     return _build.maybe(await db.one(query))
 
 
+async def by_url(db: Reader, *, provider: str, url: str) -> HostedMeetingRecord | None:
+    """The meeting whose join link is ``url`` (Teams' notifications name it so)."""
+    query = select(HOSTED_MEETINGS).where(_H.provider == provider, _H.url == url)
+    return _build.maybe(await db.one(query.limit(1)))
+
+
 async def of_session(db: Reader, *, session_id: uuid.UUID) -> HostedMeetingRecord | None:
     return _build.maybe(await db.one(select(HOSTED_MEETINGS).where(_H.session_id == session_id)))
 
@@ -97,4 +105,49 @@ async def set_downloads(
         update(HOSTED_MEETINGS)
         .where(_H.provider == meeting.provider, _H.meeting_id == meeting.meeting_id)
         .values(values)
+    )
+
+
+# attendance reads (providers that keep their own attendance records)
+
+
+async def schedule_attendance(tx: Tx, *, session_id: uuid.UUID, at: datetime) -> None:
+    """The session's meeting's attendance is to be read from ``at`` on."""
+    await tx.run(
+        update(HOSTED_MEETINGS).where(_H.session_id == session_id).values(attendance_due_at=at)
+    )
+
+
+async def attendance_due(db: Reader, *, now: datetime) -> list[HostedMeetingRecord]:
+    rows = await db.all(select(HOSTED_MEETINGS).where(_H.attendance_due_at <= now))
+    return [_build(row) for row in rows]
+
+
+async def claim_attendance(
+    tx: Tx, *, meeting: HostedMeetingRecord, now: datetime, until: datetime
+) -> HostedMeetingRecord | None:
+    """Take the meeting's due read (another node finds it due only after ``until``); None
+    when it is not due, or taken already."""
+    taken = await tx.run(
+        update(HOSTED_MEETINGS)
+        .where(
+            _H.provider == meeting.provider,
+            _H.meeting_id == meeting.meeting_id,
+            _H.attendance_due_at <= now,
+        )
+        .values(attendance_due_at=until)
+    )
+    if taken != 1:
+        return None
+    return await by_meeting(tx, provider=meeting.provider, meeting_id=meeting.meeting_id)
+
+
+async def attendance_read(
+    tx: Tx, *, meeting: HostedMeetingRecord, reads: int, next_due: datetime | None
+) -> None:
+    """Note a finished read: the successful reads so far, and when the next is due."""
+    await tx.run(
+        update(HOSTED_MEETINGS)
+        .where(_H.provider == meeting.provider, _H.meeting_id == meeting.meeting_id)
+        .values(attendance_reads=reads, attendance_due_at=next_due)
     )

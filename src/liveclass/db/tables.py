@@ -254,10 +254,11 @@ PROVIDER_EVENTS = Table(
     "provider_events",
     metadata,
     Column("provider", String(32), nullable=False),
-    Column("event_id", String(128), nullable=False),
+    # long enough for a resource path (Meet's participant sessions) or Graph's meeting ids
+    Column("event_id", String(512), nullable=False),
     # what it was (``participant_joined``, ``room_finished``, ...) and the provider's room
     Column("event", String(64), nullable=False),
-    Column("room", String(128), nullable=False),
+    Column("room", String(512), nullable=False),
     Column("received_at", UTCDateTime, nullable=False, index=True),
     PrimaryKeyConstraint("provider", "event_id", name="pk_provider_events"),
 )
@@ -265,16 +266,21 @@ PROVIDER_EVENTS = Table(
 # A hosted provider's meeting of a session (Daily's room, Zoom's meeting): its webhooks name
 # the meeting, this finds the session. ``downloads`` holds the recordings the provider
 # reported ready and liveclass has yet to fetch (``pending`` of them), by recording id.
+# ``attendance_due_at``: when the provider's own attendance records (Meet's conference
+# records, Teams' reports) are next to be read, from the class's end on; None: no read due.
 HOSTED_MEETINGS = Table(
     "hosted_meetings",
     metadata,
     Column("provider", String(32), nullable=False),
-    Column("meeting_id", String(128), nullable=False),
+    Column("meeting_id", String(512), nullable=False),
     Column("session_id", ForeignKey("live_sessions.id"), nullable=False, unique=True),
-    Column("url", String(1024), nullable=False),
+    # Teams' notifications name the meeting by its join link
+    Column("url", String(1024), nullable=False, index=True),
     Column("downloads", JSON, nullable=False),
     Column("pending", Integer, nullable=False, index=True),
     Column("recording_url", String(1024)),
+    Column("attendance_due_at", UTCDateTime, index=True),
+    Column("attendance_reads", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("provider", "meeting_id", name="pk_hosted_meetings"),

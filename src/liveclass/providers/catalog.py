@@ -17,6 +17,7 @@ from liveclass.providers.daily import DailyProvider
 from liveclass.providers.hosted import HostedProvider
 from liveclass.providers.jitsi import JitsiProvider
 from liveclass.providers.meet import MeetProvider
+from liveclass.providers.teams import TeamsProvider
 from liveclass.providers.zoom import ZoomProvider
 
 HostedFactory = Callable[[Settings], HostedProvider]
@@ -27,6 +28,7 @@ HOSTED: dict[str, HostedFactory] = {
     "jitsi": JitsiProvider.from_settings,
     "meet": MeetProvider.from_settings,
     "agora": AgoraProvider.from_settings,
+    "teams": TeamsProvider.from_settings,
 }
 
 

@@ -109,7 +109,7 @@ class ProviderEvent:
 
     kind: EventKind
     event_id: str  # the provider's id for this delivery (de-duplication)
-    meeting_id: str
+    meeting_id: str  # "" where the provider names the meeting only by its link (``url``)
     at: datetime
     user_id: str | None = None  # the platform's user id the provider was given for them
     connection: str | None = None  # the provider's id of this one attendance (a socket)
@@ -118,6 +118,11 @@ class ProviderEvent:
     # where the provider names a person only by a number (Agora's uid): ``numeric_uid`` of
     # the meeting and their user id, matched against the session's participants
     uid: int | None = None
+    # where the provider knows a person only by the name they show (Meet, Teams): matched
+    # against the names of the session's participants, when exactly one has it
+    display_name: str | None = None
+    # where the provider names the meeting by its join link, not its id (Teams' notifications)
+    url: str | None = None
 
 
 def numeric_uid(meeting_id: str, user_id: str) -> int:
@@ -161,9 +166,11 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 @dataclass(frozen=True, slots=True)
 class Challenge:
     """A webhook that asks to be answered, not applied (Zoom's url_validation, Daily's
-    verification ping): the JSON body to answer with 200."""
+    verification ping): the JSON body to answer with 200, or, where the provider wants its
+    token echoed as such (Graph's ``validationToken``), the plain text."""
 
-    answer: Mapping[str, Any]
+    answer: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None
 
 
 class HostedProvider(Protocol):
@@ -199,6 +206,27 @@ class HostedProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ChallengedByQuery(Protocol):
+    """A provider that checks a webhook endpoint by a query parameter before it sends
+    anything there (Graph's ``?validationToken=``, on subscribing and renewing)."""
+
+    def query_challenge(self, query: Mapping[str, str]) -> Challenge | None:
+        """The answer when ``query`` is such a check; None for a delivery to read."""
+        ...
+
+
+@runtime_checkable
+class ReadsAttendance(Protocol):
+    """A provider whose attendance is read from its own records (Meet's conference records,
+    Teams' attendance reports) rather than only pushed: liveclass reads it when the class
+    ends and again later, as those records fill in after the meeting."""
+
+    async def attendance(self, meeting: Meeting) -> list[ProviderEvent]:
+        """Every join and leave on record, oldest first, with ids stable across reads."""
+        ...
 
 
 @runtime_checkable

@@ -15,7 +15,8 @@ the configured refresh token, its attendance read from the conference records.
   needed for that).
 - attendance: ``attendance(meeting)`` reads every conference record of the space, its
   participants and their sessions, as joined/left ``ProviderEvent``s with stable ids, so
-  applying them after pushed ones de-duplicates.
+  applying them after pushed ones de-duplicates. Control reads it when the class ends and
+  again later (``ReadsAttendance``, ``control.hosted_attendance``).
 - webhooks: Workspace Events through a Pub/Sub push subscription; the push's
   ``Authorization: Bearer`` OIDC token is checked (RS256 by Google's published keys,
   issuer ``accounts.google.com``, audience ``GOOGLE_PUBSUB_AUDIENCE``). That token says
@@ -24,10 +25,13 @@ the configured refresh token, its attendance read from the conference records.
 Who is who: Meet names a person by their Google account or the name they typed, never by
 an id of ours (no account linking). A participant is matched by display name to the people
 liveclass gave this meeting's link (``join``), case-insensitively; a name nobody was given,
-or two people with one name, stays unmatched (``user_id`` None). The map lives in this
-process: after a restart, people are matched again as they ask for their link. Pushed
-participant events name only the participant session, so they are matched only when that
-participant was already read (``attendance``); the end-of-class read is the full record.
+or two people with one name, stays unmatched (``user_id`` None). That map lives in this
+process; the events read from the records also carry the display name, which control
+matches against the session's participants in the database (``control.hosted_attendance``),
+so a read on another node or after a restart still finds people. Pushed participant events
+name only the participant session, so they are matched only when that participant was
+already read (``attendance``); the reads when the class ends (and after, as the records
+fill in) are the full record.
 """
 
 from __future__ import annotations
@@ -203,6 +207,7 @@ class MeetProvider:
                         _instant(session.start_time),
                         user_id=user,
                         connection=session.name,
+                        display_name=participant.display_name or None,
                     )
                 )
             if session.end_time:
@@ -214,6 +219,7 @@ class MeetProvider:
                         _instant(session.end_time),
                         user_id=user,
                         connection=session.name,
+                        display_name=participant.display_name or None,
                     )
                 )
         return events

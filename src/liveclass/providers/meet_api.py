@@ -25,7 +25,7 @@ import httpx
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.google_oauth import GoogleTokenSource
 from liveclass.providers.json_fields import submessage, submessages, text
-from liveclass.providers.transport import ProviderTransport
+from liveclass.providers.transport import ProviderTransport, error_object, json_answer
 
 GOOGLE_MEET_API_URL = "https://meet.googleapis.com/v2"
 PROVIDER = "Google Meet"
@@ -217,14 +217,12 @@ class MeetClient:
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One call with a Bearer token (renewed once on a 401); Google's JSON answer."""
-        token = await self.tokens.token()
-        response = await self._send(method, path, body, params, token)
-        if response.status_code == 401:
-            self.tokens.invalidate(token)
-            response = await self._send(method, path, body, params, await self.tokens.token())
+        response = await self.tokens.authorized(
+            lambda token: self._send(method, path, body, params, token)
+        )
         if response.status_code >= 300:
             raise refusal(response)
-        return _json_object(response, f"{method} {path}")
+        return json_answer(PROVIDER, response, f"{method} {path}")
 
     async def _send(
         self,
@@ -245,25 +243,7 @@ class MeetClient:
 
 
 def refusal(response: httpx.Response) -> ProviderError:
-    error: Mapping[str, Any] = {}
-    try:
-        reply = response.json()
-        if isinstance(reply, dict):
-            error = submessage(reply, "error")
-    except ValueError:
-        pass
+    error = error_object(response)
     code = text(error, "status") or str(response.status_code)
     message = text(error, "message") or response.text[:200].strip()
     return ProviderError(PROVIDER, response.status_code, code, message)
-
-
-def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    if not response.content:
-        return {}  # endActiveConference answers an empty body
-    try:
-        reply = response.json()
-    except ValueError as exc:
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON") from exc
-    if not isinstance(reply, dict):
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON object")
-    return reply

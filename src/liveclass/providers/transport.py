@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from liveclass.providers.errors import ProviderUnavailable
+from liveclass.providers.json_fields import submessage
 
 DEFAULT_TIMEOUT = 10.0
 # Longer than this and the caller (a request handler) is better told to come back later.
@@ -129,3 +130,14 @@ def body_gist(response: httpx.Response, fallback: str) -> str:
 
 def _gist(response: httpx.Response) -> str:
     return response.text[:300].strip() or response.reason_phrase
+
+
+def json_answer(provider: str, response: httpx.Response, what: str) -> dict[str, Any]:
+    """``json_object``, or ``{}`` for an empty body (a 204)."""
+    return json_object(provider, response, what) if response.content else {}
+
+
+def error_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The ``error`` object of a refusal shaped ``{error: {code, message, ...}}`` (Google's
+    and Microsoft Graph's APIs); empty when the body is not one."""
+    return submessage(error_body(response), "error")

@@ -2,10 +2,10 @@
 
 Tokens: ``POST {oauth_url}?grant_type=account_credentials&account_id=...`` with
 ``Authorization: Basic base64(client_id:client_secret)`` answers ``{access_token,
-expires_in, ...}`` and no refresh token. ``ZoomTokenSource`` keeps one token until shortly
-before it expires and fetches the next under a lock, so any number of concurrent calls cost
-one token request (and share its failure); a 401 from the API drops that token and the call
-is tried once more.
+expires_in, ...}`` and no refresh token. ``ZoomTokenSource`` (the token cache of
+``providers.access_tokens``) keeps one token until shortly before it expires and fetches
+the next under a lock, so any number of concurrent calls cost one token request (and share
+its failure); a 401 from the API drops that token and the call is tried once more.
 
 Calls (``{api_url}`` = ``https://api.zoom.us/v2``): create a scheduled meeting, update it
 (PATCH), end it (PUT ``/meetings/{id}/status``), delete it, read its cloud recordings, and
@@ -32,6 +32,12 @@ from urllib.parse import quote
 import httpx
 
 from liveclass.domain.errors import Invalid
+from liveclass.providers.access_tokens import (
+    AccessTokens,
+    Clock,
+    IssuedToken,
+    request_token,
+)
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.json_fields import integer, submessages, text
 
@@ -39,9 +45,6 @@ ZOOM_API_URL = "https://api.zoom.us/v2"
 ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"  # the token endpoint itself
 PROVIDER = "Zoom"
 DEFAULT_TIMEOUT = 10.0
-# A token is replaced this long before Zoom says it expires, so a call never carries a token
-# that dies in flight.
-REFRESH_MARGIN = 60.0
 # The longest Retry-After we sit out inside one call; a longer one (Zoom's daily limits say
 # "tomorrow") fails at once as unavailable rather than holding a request open.
 MAX_RETRY_AFTER = 10.0
@@ -50,7 +53,6 @@ MAX_PASSWORD = 10
 # Zoom's meeting passcode alphabet.
 _PASSWORD = re.compile(r"[A-Za-z0-9@\-_*]{1,10}")
 
-Clock = Callable[[], float]
 Sink = Callable[[bytes], Awaitable[None]]
 
 
@@ -63,13 +65,7 @@ class AutoRecording(enum.StrEnum):
 # tokens
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    value: str
-    renew_at: float  # on the source's clock
-
-
-class ZoomTokenSource:
+class ZoomTokenSource(AccessTokens):
     """Server-to-Server OAuth access tokens for one Zoom account, cached and shared."""
 
     def __init__(
@@ -83,83 +79,23 @@ class ZoomTokenSource:
         timeout: float = DEFAULT_TIMEOUT,
         clock: Clock = time.monotonic,
     ) -> None:
+        super().__init__(self._request, clock=clock)
         self.oauth_url = oauth_url.rstrip("/")
         self._account_id = account_id
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._authorization = f"Basic {basic}"
         self._http = http
         self._timeout = httpx.Timeout(timeout)
-        self._clock = clock
-        self._token: _Token | None = None
-        self._lock = asyncio.Lock()
-        self._settled = 0  # token requests answered so far, either way
-        self._failure: ProviderError | ProviderUnavailable | None = None
 
-    async def token(self) -> str:
-        """A valid access token: the cached one, or one fresh request shared by all waiters."""
-        cached = self._usable()
-        if cached is not None:
-            return cached
-        settled = self._settled
-        async with self._lock:
-            # whoever held the lock before us may have fetched one already
-            cached = self._usable()
-            if cached is not None:
-                return cached
-            if self._settled != settled and self._failure is not None:
-                # the request we queued behind just failed: share its answer instead of
-                # sending one more (and waiting one more timeout) per waiting caller
-                raise self._failure
-            try:
-                self._token = await self._fetch()
-            except (ProviderError, ProviderUnavailable) as exc:
-                self._failure = exc
-                raise
-            else:
-                self._failure = None
-            finally:
-                self._settled += 1
-            return self._token.value
-
-    def invalidate(self, token: str) -> None:
-        """Forget ``token`` (Zoom refused it). A newer token fetched meanwhile is kept, so
-        several calls refused at once cause one new request, not one each."""
-        if self._token is not None and self._token.value == token:
-            self._token = None
-
-    def _usable(self) -> str | None:
-        token = self._token
-        if token is None or self._clock() >= token.renew_at:
-            return None
-        return token.value
-
-    async def _fetch(self) -> _Token:
-        url = self.oauth_url
-        params = {"grant_type": "account_credentials", "account_id": self._account_id}
-        headers = {"Authorization": self._authorization, "Accept": "application/json"}
-        try:
-            response = await self._http.post(
-                url, params=params, headers=headers, timeout=self._timeout
-            )
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(PROVIDER, f"OAuth: {_failure(exc)}") from exc
-        if response.status_code != 200:
-            raise _oauth_refusal(response)
-        reply = _json_object(response, "OAuth token")
-        value, expires_in = text(reply, "access_token"), integer(reply, "expires_in")
-        if not value or expires_in <= 0:
-            raise ProviderUnavailable(PROVIDER, "OAuth answered no access_token/expires_in")
-        lifetime = max(expires_in - REFRESH_MARGIN, expires_in / 2)
-        return _Token(value, self._clock() + lifetime)
-
-
-def _oauth_refusal(response: httpx.Response) -> ProviderError | ProviderUnavailable:
-    error = _error_body(response)
-    code = text(error, "error") or str(response.status_code)
-    message = text(error, "reason") or text(error, "message") or response.text[:200].strip()
-    if response.status_code >= 500 or response.status_code == 429:
-        return ProviderUnavailable(PROVIDER, f"OAuth {response.status_code} {code}: {message}")
-    return ProviderError(PROVIDER, response.status_code, code, message)
+    async def _request(self) -> IssuedToken:
+        return await request_token(
+            self._http,
+            PROVIDER,
+            self.oauth_url,
+            limit=self._timeout,
+            params={"grant_type": "account_credentials", "account_id": self._account_id},
+            headers={"Authorization": self._authorization},
+        )
 
 
 # meetings
@@ -429,12 +365,7 @@ class ZoomClient:
     async def _authorized(
         self, method: str, path: str, body: Mapping[str, Any] | None
     ) -> httpx.Response:
-        token = await self.tokens.token()
-        response = await self._send(method, path, body, token)
-        if response.status_code == 401:
-            self.tokens.invalidate(token)
-            response = await self._send(method, path, body, await self.tokens.token())
-        return response
+        return await self.tokens.authorized(lambda token: self._send(method, path, body, token))
 
     async def _send(
         self, method: str, path: str, body: Mapping[str, Any] | None, token: str
