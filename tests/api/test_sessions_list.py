@@ -200,7 +200,8 @@ async def test_a_listed_session_follows_its_changes_and_its_caller(
     async def listed(headers: dict[str, str]) -> dict[str, Any]:
         r = await client.get(API, headers=headers)
         assert r.status_code == 200, r.text
-        (item,) = [s for s in r.json()["items"] if s["id"] == sid]
+        items: list[dict[str, Any]] = [s for s in r.json()["items"] if s["id"] == sid]
+        (item,) = items
         return item
 
     first = await listed(owner)

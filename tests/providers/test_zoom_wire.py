@@ -27,13 +27,13 @@ from starlette.routing import Route
 from liveclass.domain.errors import Invalid
 from liveclass.providers.access_tokens import REFRESH_MARGIN
 from liveclass.providers.errors import ProviderError, ProviderUnavailable, WebhookRejected
+from liveclass.providers.transport import retry_after_seconds
 from liveclass.providers.zoom_api import (
     AutoRecording,
     MeetingSpec,
     ZoomClient,
     ZoomTokenSource,
     meeting_path_id,
-    retry_after_seconds,
 )
 from liveclass.providers.zoom_webhooks import (
     PARTICIPANT_JOINED,

@@ -21,13 +21,12 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.json_fields import integer, text
-from liveclass.providers.transport import json_answer
+from liveclass.providers.transport import error_body, json_answer
 
 REFRESH_MARGIN = 60.0
 
@@ -142,7 +141,7 @@ async def request_token(
 
 
 def _refusal(provider: str, response: httpx.Response) -> ProviderError | ProviderUnavailable:
-    error = _error_body(response)
+    error = error_body(response)
     code = text(error, "error") or str(response.status_code)
     message = (
         text(error, "error_description")
@@ -159,11 +158,3 @@ def _failure(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
     return f"unreachable ({type(exc).__name__})"
-
-
-def _error_body(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        error = response.json()
-    except ValueError:
-        return {}
-    return error if isinstance(error, dict) else {}

@@ -60,6 +60,7 @@ from liveclass.providers.hosted import (
     header,
 )
 from liveclass.providers.json_fields import text
+from liveclass.providers.transport import json_object
 from liveclass.providers.zoom_api import (
     DEFAULT_TIMEOUT,
     MAX_PASSWORD,
@@ -201,7 +202,7 @@ class ZoomProvider:
         passcode = new_passcode()
         path = f"/users/{quote(self._host_user, safe='@')}/meetings"
         response = await self.client.request("POST", path, body=meeting_body(spec, passcode))
-        made = ZoomMeeting.parse(_json_object(response, "create meeting"))
+        made = ZoomMeeting.parse(json_object(PROVIDER, response, "create meeting"))
         if not made.id or not made.join_url:
             raise ProviderUnavailable(PROVIDER, "create meeting answered no id or join_url")
         data = {"uuid": made.uuid, "host_id": made.host_id, "password": made.password or passcode}
@@ -234,7 +235,7 @@ class ZoomProvider:
 
     async def _host_grant(self, meeting: Meeting) -> JoinGrant:
         response = await self.client.request("GET", f"/meetings/{_number(meeting)}")
-        start_url = ZoomMeeting.parse(_json_object(response, "get meeting")).start_url
+        start_url = ZoomMeeting.parse(json_object(PROVIDER, response, "get meeting")).start_url
         if not start_url:
             raise ProviderUnavailable(PROVIDER, "the meeting has no start_url")
         expires = int(time.time()) + START_URL_LIFETIME
@@ -250,7 +251,8 @@ class ZoomProvider:
         if last:
             body["last_name"] = last
         path = f"/meetings/{_number(meeting)}/registrants"
-        reply = _json_object(await self.client.request("POST", path, body=body), "add registrant")
+        response = await self.client.request("POST", path, body=body)
+        reply = json_object(PROVIDER, response, "add registrant")
         join_url = text(reply, "join_url")
         if not join_url:
             raise ProviderUnavailable(PROVIDER, "add registrant answered no join_url")
@@ -542,13 +544,3 @@ def _instant(value: str, fallback: datetime.datetime) -> datetime.datetime:
 def _from_ms(milliseconds: int) -> datetime.datetime:
     seconds = milliseconds / 1000 if milliseconds > 0 else time.time()
     return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-
-
-def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    try:
-        reply = response.json()
-    except ValueError as exc:
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON") from exc
-    if not isinstance(reply, dict):
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON object")
-    return reply

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
-import email.utils
 import enum
 import re
 import time
@@ -40,6 +39,7 @@ from liveclass.providers.access_tokens import (
 )
 from liveclass.providers.errors import ProviderError, ProviderUnavailable
 from liveclass.providers.json_fields import integer, submessages, text
+from liveclass.providers.transport import error_body, json_object, retry_after_seconds
 
 ZOOM_API_URL = "https://api.zoom.us/v2"
 ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"  # the token endpoint itself
@@ -265,11 +265,11 @@ class ZoomClient:
     async def create_meeting(self, spec: MeetingSpec, *, user_id: str = "me") -> ZoomMeeting:
         path = f"/users/{quote(user_id, safe='@')}/meetings"
         response = await self.request("POST", path, body=spec.to_body())
-        return ZoomMeeting.parse(_json_object(response, "create meeting"))
+        return ZoomMeeting.parse(json_object(PROVIDER, response, "create meeting"))
 
     async def get_meeting(self, meeting_id: int) -> ZoomMeeting:
         response = await self.request("GET", f"/meetings/{meeting_id}")
-        return ZoomMeeting.parse(_json_object(response, "get meeting"))
+        return ZoomMeeting.parse(json_object(PROVIDER, response, "get meeting"))
 
     async def update_meeting(self, meeting_id: int, spec: MeetingSpec) -> None:
         """Reschedule or rename: Zoom answers 204 and no body."""
@@ -285,7 +285,7 @@ class ZoomClient:
     async def meeting_recordings(self, meeting: int | str) -> MeetingRecordings:
         """The cloud recording of a meeting id (its latest instance) or of one instance UUID."""
         response = await self.request("GET", f"/meetings/{meeting_path_id(meeting)}/recordings")
-        return MeetingRecordings.parse(_json_object(response, "meeting recordings"))
+        return MeetingRecordings.parse(json_object(PROVIDER, response, "meeting recordings"))
 
     async def download_recording(
         self,
@@ -383,7 +383,7 @@ class ZoomClient:
             raise ProviderUnavailable(PROVIDER, f"{method} {path}: {_failure(exc)}") from exc
 
     def _retry_after(self, response: httpx.Response) -> float:
-        wait = retry_after_seconds(response.headers.get("Retry-After", ""))
+        wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is None or wait > self._max_retry_after:
             shown = "no Retry-After" if wait is None else f"Retry-After {wait:.0f} s"
             raise ProviderUnavailable(PROVIDER, f"rate limited ({shown})")
@@ -392,7 +392,7 @@ class ZoomClient:
     @staticmethod
     def _refusal(what: str, response: httpx.Response) -> ProviderError | ProviderUnavailable:
         status = response.status_code
-        error = _error_body(response)
+        error = error_body(response)
         code = text(error, "code") or str(status)
         message = text(error, "message") or response.text[:200].strip()
         if status >= 500 or status == 429:
@@ -400,41 +400,7 @@ class ZoomClient:
         return ProviderError(PROVIDER, status, code, message)
 
 
-def retry_after_seconds(value: str, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` of delta-seconds or an HTTP date; ``None``
-    when absent or unreadable."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
 def _failure(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
     return f"unreachable ({type(exc).__name__})"
-
-
-def _error_body(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        error = response.json()
-    except ValueError:
-        return {}
-    return error if isinstance(error, dict) else {}
-
-
-def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
-    try:
-        reply = response.json()
-    except ValueError as exc:
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON") from exc
-    if not isinstance(reply, dict):
-        raise ProviderUnavailable(PROVIDER, f"{what} answered no JSON object")
-    return reply
