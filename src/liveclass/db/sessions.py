@@ -5,7 +5,6 @@ The seat counters of a session (``seated_count``, ...) belong to the seats unit
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -275,10 +274,6 @@ _SHOWN_COLUMNS = tuple(
     for name in SHOWN_FIELDS
 )
 build_shown = Build(ShownSession)
-# A listing reads mostly the rows it read before (a platform's pages polled): a row equal to
-# one seen before (every column, the page's total included) gets the record built then,
-# which is also what lets the API find the item it rendered for it (api/views.py).
-_shown_of_row = functools.lru_cache(maxsize=4096)(build_shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,7 +317,7 @@ async def session_page(
     query = _page_query(tuple(sorted(values)), sort)
     rows = await db.all(query.page, {**values, "offset": offset, "limit": limit})
     if rows:
-        return [_shown_of_row(row) for row in rows], int(rows[0]["total"])
+        return [build_shown(row) for row in rows], int(rows[0]["total"])
     # a page past the end has no row to carry the total
     total = await db.value(query.total, values)
     return [], int(total or 0)
