@@ -133,11 +133,14 @@ class Settings(BaseSettings):
     zoom_webhook_secret: SecretStr | None = None
     zoom_api_url: str = "https://api.zoom.us/v2"
     zoom_oauth_url: str = "https://zoom.us/oauth/token"
-    # Google Meet: an OAuth refresh token of the Workspace user who owns the spaces; Pub/Sub
+    # Google Meet: an OAuth refresh token of the Workspace user who owns the spaces, or a
+    # service account's JSON key with domain-wide delegation acting as that user; Pub/Sub
     # push of Workspace Events verified by its OIDC token (audience = the push endpoint's)
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
     google_refresh_token: SecretStr | None = None
+    google_service_account_file: Path | None = None
+    google_delegated_user: str | None = None
     google_oauth_url: str = "https://oauth2.googleapis.com/token"
     google_meet_api_url: str = "https://meet.googleapis.com/v2"
     google_oidc_certs_url: str = "https://www.googleapis.com/oauth2/v3/certs"
@@ -345,9 +348,7 @@ class Settings(BaseSettings):
                 ("ZOOM_WEBHOOK_SECRET", self.zoom_webhook_secret),
             ),
             "meet": (
-                ("GOOGLE_CLIENT_ID", self.google_client_id),
-                ("GOOGLE_CLIENT_SECRET", self.google_client_secret),
-                ("GOOGLE_REFRESH_TOKEN", self.google_refresh_token),
+                *self._google_credentials(),
                 ("GOOGLE_PUBSUB_AUDIENCE", self.google_pubsub_audience),
             ),
             "agora": (
@@ -368,6 +369,19 @@ class Settings(BaseSettings):
         if provider == "jitsi":
             return self._jitsi_missing()
         return [name for name, value in needs.get(provider, ()) if not value]
+
+    def _google_credentials(self) -> tuple[tuple[str, object], ...]:
+        # either a service account acting as a user, or that user's refresh token
+        if self.google_service_account_file or self.google_delegated_user:
+            return (
+                ("GOOGLE_SERVICE_ACCOUNT_FILE", self.google_service_account_file),
+                ("GOOGLE_DELEGATED_USER", self.google_delegated_user),
+            )
+        return (
+            ("GOOGLE_CLIENT_ID", self.google_client_id),
+            ("GOOGLE_CLIENT_SECRET", self.google_client_secret),
+            ("GOOGLE_REFRESH_TOKEN", self.google_refresh_token),
+        )
 
     def _jitsi_missing(self) -> list[str]:
         # either self-hosted (domain + app id + secret) or JaaS (app id + key id + key)

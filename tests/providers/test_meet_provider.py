@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,3 +163,85 @@ async def test_a_generated_recording_points_at_its_drive_export(
     assert ready.recording is not None
     assert ready.recording.download_url == "https://drive/export/1"
     assert ready.recording.recording_id == "drive-file-1"
+
+
+# -- a service account with domain-wide delegation -------------------------------------
+
+
+def _delegated_settings(
+    fake: FakeMeet, key_file: Path, *, user: str = "teacher@school.example"
+) -> dict[str, Any]:
+    settings = MeetAppHarness(fake).settings()
+    for refresh_only in ("google_client_id", "google_client_secret", "google_refresh_token"):
+        del settings[refresh_only]
+    return {**settings, "google_service_account_file": key_file, "google_delegated_user": user}
+
+
+@pytest.fixture
+def key_file(fake: FakeMeet, tmp_path: Path) -> Path:
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps(fake.service_account_key()))
+    return path
+
+
+async def test_a_delegated_service_account_acts_as_its_user(fake: FakeMeet, key_file: Path) -> None:
+    settings = make_settings("sqlite+aiosqlite://", **_delegated_settings(fake, key_file))
+    assert settings.hosted_missing("meet") == []
+    provider = MeetProvider.from_settings(settings)
+    try:
+        await asyncio.gather(*(provider.create(_spec()) for _ in range(3)))
+    finally:
+        await provider.aclose()
+    assert len(fake.spaces) == 3 and fake.token_requests == 1
+    (claims,) = fake.assertions  # checked by the fake with the account's public key
+    assert claims["iss"] == fake.account_email
+    assert claims["sub"] == "teacher@school.example"
+    assert claims["aud"] == f"{fake.url}/token"
+    assert claims["exp"] - claims["iat"] == 3600
+    assert "https://www.googleapis.com/auth/meetings.space.created" in claims["scope"].split()
+
+
+async def test_a_user_the_admin_did_not_delegate_is_googles_refusal(
+    fake: FakeMeet, key_file: Path
+) -> None:
+    values = _delegated_settings(fake, key_file, user="someone@else.example")
+    provider = MeetProvider.from_settings(make_settings("sqlite+aiosqlite://", **values))
+    try:
+        with pytest.raises(ProviderError) as refused:
+            await provider.create(_spec())
+    finally:
+        await provider.aclose()
+    assert refused.value.provider_code == "unauthorized_client"
+    assert fake.spaces == {}
+
+
+async def test_a_key_signed_by_another_account_is_refused(fake: FakeMeet, tmp_path: Path) -> None:
+    other = FakeMeet()
+    other.url = fake.url
+    key = {**other.service_account_key(), "client_email": fake.account_email}
+    path = tmp_path / "stolen.json"
+    path.write_text(json.dumps({**key, "private_key_id": fake.account_key_id}))
+    provider = MeetProvider.from_settings(
+        make_settings("sqlite+aiosqlite://", **_delegated_settings(fake, path))
+    )
+    try:
+        with pytest.raises(ProviderError) as refused:
+            await provider.create(_spec())
+    finally:
+        await provider.aclose()
+    assert refused.value.provider_code == "invalid_grant"
+
+
+def test_the_service_account_needs_its_user_and_a_real_key(
+    fake: FakeMeet, key_file: Path, tmp_path: Path
+) -> None:
+    values = _delegated_settings(fake, key_file)
+    del values["google_delegated_user"]
+    settings = make_settings("sqlite+aiosqlite://", **values)
+    assert settings.hosted_missing("meet") == ["GOOGLE_DELEGATED_USER"]
+    not_a_key = tmp_path / "key.json"
+    not_a_key.write_text(json.dumps({"type": "authorized_user", "client_id": "x"}))
+    with pytest.raises(ValueError, match="not a service account key"):
+        MeetProvider.from_settings(
+            make_settings("sqlite+aiosqlite://", **_delegated_settings(fake, not_a_key))
+        )

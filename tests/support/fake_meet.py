@@ -3,6 +3,11 @@ certificates and Pub/Sub push deliveries, on 127.0.0.1, following Google's docum
 
 - ``POST /token`` (form ``grant_type=refresh_token``, client id/secret, refresh token)
   answers ``{access_token, expires_in, token_type}``; a wrong grant ``400 invalid_grant``.
+  Or the service account's JWT-bearer grant (``grant_type=urn:ietf:params:oauth:grant-type:
+  jwt-bearer``, ``assertion`` a JWT signed RS256 by the account's key: ``iss`` its
+  ``client_email``, ``sub`` the user, ``scope``, ``aud`` the token endpoint, ``iat``/``exp``
+  at most an hour apart): a bad signature, claim or lifetime is ``400 invalid_grant``, a
+  user or scope the Workspace admin did not delegate ``401 unauthorized_client``.
 - ``/v2`` with ``Authorization: Bearer``: ``POST /spaces``, ``GET``/``PATCH /spaces/{id}``
   (``updateMask``), ``POST /spaces/{id}:endActiveConference`` (``FAILED_PRECONDITION`` with no
   active conference); ``GET /conferenceRecords?filter=space.name = "spaces/{id}"``,
@@ -28,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -71,9 +77,40 @@ class FakeMeet:
     retry_after: str | None = None
     url: str = ""
 
+    # the service account with domain-wide delegation, and what its admin delegated
+    account_email: str = "liveclass@project-1.iam.gserviceaccount.com"
+    account_key_id: str = field(default_factory=lambda: secrets.token_hex(20))
+    delegated_users: set[str] = field(default_factory=lambda: {"teacher@school.example"})
+    delegated_scopes: frozenset[str] = frozenset(
+        {
+            "https://www.googleapis.com/auth/meetings.space.created",
+            "https://www.googleapis.com/auth/meetings.space.readonly",
+            "https://www.googleapis.com/auth/drive.readonly",
+        }
+    )
+    assertions: list[dict[str, Any]] = field(default_factory=list)
+
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.account_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._lock = threading.Lock()
+
+    def service_account_key(self) -> dict[str, str]:
+        """The account's JSON key, as Google's console hands it out."""
+        pem = self.account_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        return {
+            "type": "service_account",
+            "project_id": "project-1",
+            "private_key_id": self.account_key_id,
+            "private_key": pem,
+            "client_email": self.account_email,
+            "client_id": "112233445566778899",
+            "token_uri": f"{self.url}/token",
+        }
 
     # tokens
 
@@ -81,6 +118,8 @@ class FakeMeet:
         form = dict(parse_qsl((await request.body()).decode()))
         with self._lock:
             self.token_requests += 1
+        if form.get("grant_type") == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            return self._jwt_bearer(form)
         wanted = {
             "grant_type": "refresh_token",
             "client_id": self.client_id,
@@ -91,6 +130,40 @@ class FakeMeet:
             return JSONResponse(
                 {"error": "invalid_grant", "error_description": "Bad Request"}, status_code=400
             )
+        value = f"ya29.{secrets.token_urlsafe(24)}"
+        self.tokens.add(value)
+        return JSONResponse({"access_token": value, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _jwt_bearer(self, form: dict[str, str]) -> Response:
+        def refused(error: str, description: str, status: int = 400) -> Response:
+            body = {"error": error, "error_description": description}
+            return JSONResponse(body, status_code=status)
+
+        assertion = form.get("assertion", "")
+        try:
+            header = jwt.get_unverified_header(assertion)
+            claims = jwt.decode(
+                assertion,
+                self.account_key.public_key(),
+                algorithms=["RS256"],
+                audience=f"{self.url}/token",
+                options={"require": ["iss", "aud", "iat", "exp", "scope"]},
+            )
+        except jwt.PyJWTError as exc:
+            return refused("invalid_grant", f"Invalid JWT Signature or claims: {exc}")
+        if header.get("kid") != self.account_key_id or claims["iss"] != self.account_email:
+            return refused("invalid_grant", "Invalid JWT Signature.")
+        if not 0 < claims["exp"] - claims["iat"] <= 3600:
+            return refused("invalid_grant", "Invalid JWT: Token must be a short-lived token")
+        scopes = set(str(claims["scope"]).split())
+        if claims.get("sub") not in self.delegated_users or not scopes <= self.delegated_scopes:
+            return refused(
+                "unauthorized_client",
+                "Client is unauthorized to retrieve access tokens using this method, or client "
+                "not authorized for any of the scopes requested.",
+                401,
+            )
+        self.assertions.append(claims)
         value = f"ya29.{secrets.token_urlsafe(24)}"
         self.tokens.add(value)
         return JSONResponse({"access_token": value, "expires_in": 3599, "token_type": "Bearer"})

@@ -48,7 +48,12 @@ import jwt
 
 from liveclass.config import Settings
 from liveclass.providers.errors import ProviderError, ProviderUnavailable, WebhookRejected
-from liveclass.providers.google_oauth import GoogleTokenSource, RefreshCredentials
+from liveclass.providers.google_oauth import (
+    DelegatedCredentials,
+    GoogleCredentials,
+    GoogleTokenSource,
+    RefreshCredentials,
+)
 from liveclass.providers.hosted import (
     Attendee,
     Challenge,
@@ -105,12 +110,8 @@ class MeetProvider:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MeetProvider:
-        secret, refresh = settings.google_client_secret, settings.google_refresh_token
-        assert settings.google_client_id and secret and refresh  # checked by hosted_configured
-        assert settings.google_pubsub_audience
-        credentials = RefreshCredentials(
-            settings.google_client_id, secret.get_secret_value(), refresh.get_secret_value()
-        )
+        assert settings.google_pubsub_audience  # checked by hosted_configured
+        credentials = _credentials(settings)
         transport = ProviderTransport(PROVIDER, timeout=DEFAULT_TIMEOUT)
         tokens = GoogleTokenSource(
             credentials, http=transport.http, oauth_url=settings.google_oauth_url
@@ -326,3 +327,16 @@ def _instant(value: str) -> datetime:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return datetime.now(UTC)
+
+
+def _credentials(settings: Settings) -> GoogleCredentials:
+    """The service account acting as the delegated user when one is set, else the refresh
+    token (``Settings.hosted_missing`` checked that one of them is complete)."""
+    key_file, subject = settings.google_service_account_file, settings.google_delegated_user
+    if key_file is not None and subject:
+        return DelegatedCredentials.of_file(key_file, subject=subject)
+    secret, refresh = settings.google_client_secret, settings.google_refresh_token
+    assert settings.google_client_id and secret and refresh
+    return RefreshCredentials(
+        settings.google_client_id, secret.get_secret_value(), refresh.get_secret_value()
+    )
