@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from liveclass.app import create_app
-from liveclass.control import hosted_events
+from liveclass.control import hosted_downloads
 from tests.api.helpers import session_body
 from tests.conftest import BASE_URL, Platform, make_settings
 from tests.support.fake_cloudinary import FakeCloudinary, serve_fake_cloudinary
@@ -146,7 +146,7 @@ async def test_a_daily_class_recorded_into_cloudinary(
         while not cloud.calls:  # the webhook's background attempt  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         while (await _recording(client, platform, sid))["state"] != "ready":
-            await hosted_events.download_pending(services)
+            await hosted_downloads.download_pending(services)
             await asyncio.sleep(0.05)
     (public_id,) = list(cloud.assets)
     assert public_id.startswith("live-sessions/course-7/")

@@ -80,6 +80,20 @@ class AttendanceOnRecord(Protocol):
         ...
 
 
+@runtime_checkable
+class RecordingsOnRecord(Protocol):
+    """A provider that lists its recordings' files on its records (Meet's conference
+    records), read with the attendance after the class."""
+
+    def record_file(self, meeting_id: str, content: bytes, at: float) -> str:
+        """Put a finished recording file on the meeting's record; its name."""
+        ...
+
+    def push_file(self, meeting_id: str, recording: str, at: float) -> tuple[bytes, dict[str, str]]:
+        """The provider's push that ``recording``'s file was written."""
+        ...
+
+
 @dataclass
 class DailyHarness:
     fake: FakeDaily

@@ -19,6 +19,7 @@ from liveclass.providers.meet import (
     CONFERENCE_STARTED,
     PARTICIPANT_JOINED,
     PARTICIPANT_LEFT,
+    RECORDING_GENERATED,
 )
 from tests.support.fake_meet import FakeMeet, serve_fake_meet
 
@@ -78,6 +79,15 @@ class MeetAppHarness:
     ) -> None:
         record = self.fake.start_conference(meeting_id, start)
         self.fake.attend(record, display_name, start, end)
+
+    def record_file(self, meeting_id: str, content: bytes, at: float) -> str:
+        record = self.fake.start_conference(meeting_id, at - 60)
+        return self.fake.record_file(record, content, at=at)
+
+    def push_file(self, meeting_id: str, recording: str, at: float) -> tuple[bytes, dict[str, str]]:
+        # the push as Workspace Events sends it without the resource: the recording's name
+        data = {"recording": {"name": recording}}
+        return self.fake.push(RECORDING_GENERATED, meeting_id, data, at=at)
 
     def tampered(self, meeting_id: str) -> tuple[bytes, dict[str, str]]:
         # the OIDC token signs no body: a forgery is a token Google's keys did not sign

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from liveclass.app import create_app
-from liveclass.control import hosted_events
+from liveclass.control import hosted_downloads
 from tests.api.helpers import session_body
 from tests.conftest import BASE_URL, Platform, make_settings
 from tests.providers.hosted_harness import AgoraHarness, deliver
@@ -116,7 +116,7 @@ async def test_a_cloud_recording_in_the_bucket_becomes_a_liveclass_recording(
     assert uploaded.json()["outcome"] == "queued", uploaded.text
     async with asyncio.timeout(30):  # a bound, not a timing assertion
         while (await _recording(client, platform, sid))["state"] != "ready":
-            await hosted_events.download_pending(services)
+            await hosted_downloads.download_pending(services)
             await asyncio.sleep(0.05)
     recording = await _recording(client, platform, sid)
     assert recording["size_bytes"] == len(CONTENT)

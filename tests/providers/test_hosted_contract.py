@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from liveclass.app import create_app
 from liveclass.control.hosted_attendance import read_due
+from liveclass.control.hosted_downloads import download_pending
 from liveclass.db.tables import HOSTED_MEETINGS, SESSIONS
 from liveclass.db.types import utcnow
 from tests.api.helpers import session_body
@@ -25,6 +26,7 @@ from tests.providers.hosted_harness import (
     HAS_NO_MEETING_API,
     AttendanceOnRecord,
     Harness,
+    RecordingsOnRecord,
     deliver,
 )
 
@@ -332,3 +334,42 @@ async def test_a_provider_without_its_settings_is_refused(
     assert r.status_code == 422
     assert r.json()["code"] == "PROVIDER_UNAVAILABLE"
     assert setting in r.json()["detail"]
+
+
+async def test_a_recording_on_the_providers_record_is_kept_once(
+    hosted: tuple[httpx.AsyncClient, Any], harness: Harness, platform: Platform
+) -> None:
+    """A file the provider lists on its record (and whose push named only the recording) is
+    found by the read after the class, downloaded into liveclass's storage, and counted
+    once: the push of the same file, and a later read, change nothing."""
+    if not isinstance(harness, RecordingsOnRecord):
+        pytest.skip(f"{harness.provider} lists no recordings on a record to read")
+    client, services = hosted
+    created = (await _create(client, platform, harness.provider, is_recorded=True)).json()
+    sid, meeting_id = created["id"], harness.meeting_id(created)
+    await client.post(f"/api/v1/sessions/{sid}/start", headers=platform.auth(*TEACHER))
+    content = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
+    recording = harness.record_file(meeting_id, content, time.time())
+    push = harness.push_file(meeting_id, recording, time.time())
+    named = await deliver(client, harness.provider, push)
+    assert named.status_code == 200 and named.json()["outcome"] == "ignored"  # only a name
+    ended = await client.post(f"/api/v1/sessions/{sid}/end", headers=platform.auth(*TEACHER))
+    assert ended.status_code == 200
+    assert await download_pending(services) == 1
+    listed = await client.get(
+        "/api/v1/recordings", params={"session_id": sid}, headers=platform.auth(*TEACHER)
+    )
+    (kept,) = [r for r in listed.json()["items"] if r["state"] == "ready"]
+    assert kept["size_bytes"] == len(content) and kept["backend"] == harness.provider
+    got = await client.get(
+        f"/api/v1/recordings/{kept['id']}/download", headers=platform.auth(*TEACHER)
+    )
+    assert got.status_code == 200 and got.content == content
+    await _make_due(services)
+    assert await read_due(services) == 1
+    assert await download_pending(services) == 0
+    again = await client.get(
+        "/api/v1/recordings", params={"session_id": sid}, headers=platform.auth(*TEACHER)
+    )
+    assert [r["id"] for r in again.json()["items"] if r["state"] == "ready"] == [kept["id"]]
+    assert again.json()["total"] == listed.json()["total"]

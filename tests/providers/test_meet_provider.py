@@ -165,6 +165,24 @@ async def test_a_generated_recording_points_at_its_drive_export(
     assert ready.recording.recording_id == "drive-file-1"
 
 
+async def test_a_file_on_record_and_its_push_carry_one_event_id(
+    meet: MeetProvider, fake: FakeMeet
+) -> None:
+    meeting = await meet.create(_spec(recorded=True))
+    record = fake.start_conference(meeting.meeting_id, time.time() - 60)
+    name = fake.record_file(record, b"mp4 bytes", at=time.time())
+    (on_record,) = await meet.recordings(meeting)
+    assert on_record.kind is EventKind.RECORDING_READY and on_record.recording is not None
+    assert on_record.recording.download_url.startswith(f"{fake.url}/drive/")
+    (pushed_resource,) = fake.records[record]["_recordings"]
+    body, headers = fake.push(
+        RECORDING_GENERATED, meeting.meeting_id, {"recording": pushed_resource}, at=time.time()
+    )
+    (pushed,) = meet.read_webhook(headers, body)  # type: ignore[misc]
+    assert pushed.event_id == on_record.event_id == f"{name}/file"
+    assert b"".join([chunk async for chunk in meet.download(on_record.recording)]) == b"mp4 bytes"
+
+
 # -- a service account with domain-wide delegation -------------------------------------
 
 

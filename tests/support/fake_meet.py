@@ -89,6 +89,7 @@ class FakeMeet:
         }
     )
     assertions: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)  # Drive files by id
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -283,6 +284,34 @@ class FakeMeet:
         record["_people"].append({"resource": resource, "sessions": [session]})
         return str(session["name"])
 
+    def record_file(self, record_id: str, content: bytes, *, at: float) -> str:
+        """A recording of the conference whose file Meet has written to the organizer's
+        Drive (state FILE_GENERATED, ``driveDestination``); answers the recording's name."""
+        record = self.records[record_id]
+        file_id = secrets.token_urlsafe(12)
+        self.files[file_id] = content
+        name = f"conferenceRecords/{record_id}/recordings/{len(record['_recordings']) + 1}"
+        record["_recordings"].append(
+            {
+                "name": name,
+                "state": "FILE_GENERATED",
+                "startTime": _iso(at - 60),
+                "endTime": _iso(at),
+                "driveDestination": {"file": file_id, "exportUri": f"{self.url}/drive/{file_id}"},
+            }
+        )
+        return name
+
+    async def drive_file(self, request: Request) -> Response:
+        """The file's bytes, to the holder of a token (Drive's download of ``exportUri``)."""
+        auth = request.headers.get("authorization", "")
+        if auth.removeprefix("Bearer ") not in self.tokens:
+            return _error(401, "Request had invalid authentication credentials.")
+        content = self.files.get(request.path_params["file_id"])
+        if content is None:
+            return _error(404, "File not found.")
+        return Response(content, media_type="video/mp4")
+
     # Pub/Sub push of Workspace Events
 
     def jwks(self, request: Request) -> Response:
@@ -361,6 +390,7 @@ def serve_fake_meet() -> Iterator[FakeMeet]:
         routes=[
             Route("/token", fake.token, methods=["POST"]),
             Route("/certs", fake.jwks, methods=["GET"]),
+            Route("/drive/{file_id}", fake.drive_file, methods=["GET"]),
             Route("/v2/{path:path}", fake.handle, methods=["GET", "POST", "PATCH", "DELETE"]),
         ]
     )

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from liveclass.api.deps import ServicesDep
-from liveclass.control import hosted_events, livekit_events
+from liveclass.control import hosted_downloads, hosted_events, livekit_events
 from liveclass.domain.errors import NotFound
 from liveclass.media.livekit_tokens import WebhookEvent, verify_webhook
 from liveclass.providers.catalog import HOSTED
@@ -80,7 +80,7 @@ def _hosted(name: str) -> WebhookReceiver:
         outcome = await hosted_events.receive(services, provider, read)
         if outcome is hosted_events.Outcome.QUEUED:
             # fetched after the answer: the provider wants its 2xx within seconds
-            task = asyncio.create_task(hosted_events.download_pending(services))
+            task = asyncio.create_task(hosted_downloads.download_pending(services))
             _DOWNLOADS.add(task)
             task.add_done_callback(_DOWNLOADS.discard)
         return outcome.value

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from liveclass.control.hosted_attendance import read_due
-from liveclass.control.hosted_events import download_pending
+from liveclass.control.hosted_downloads import download_pending
 from liveclass.control.sessions import expire_overdue
 from liveclass.db import nodes, provider_events
 from liveclass.db.types import utcnow

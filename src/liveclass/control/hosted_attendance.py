@@ -12,6 +12,10 @@ node ``<provider>``):
   or to a kick), a record's leave winning over the close liveclass made at the end. Each
   event id is remembered in ``provider_events`` with its effect, so reads repeat safely.
 
+The same reads look for the files a provider lists on its records (``ReadsRecordings``:
+Meet's recordings), queued for ``control.hosted_downloads`` under the event id a push of
+the same file carries, so a file is kept once whichever comes first.
+
 A person is found by the platform user id the provider was given, by the number liveclass
 derived for them (``numeric_uid``), or by the display name the provider shows when exactly
 one of the session's participants has that name (case and spacing folded).
@@ -24,6 +28,7 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from liveclass.control import hosted_downloads
 from liveclass.control.hosted import meeting_of
 from liveclass.db import attendance, hosted_meetings, provider_events, seats
 from liveclass.db.database import Tx
@@ -38,6 +43,7 @@ from liveclass.providers.hosted import (
     EventKind,
     ProviderEvent,
     ReadsAttendance,
+    ReadsRecordings,
     numeric_uid,
 )
 from liveclass.services import Services
@@ -209,6 +215,7 @@ async def _read(services: Services, meeting: HostedMeetingRecord) -> bool:
     ended = session.ended_at or now
     try:
         events = await provider.attendance(found)
+        files = await provider.recordings(found) if isinstance(provider, ReadsRecordings) else []
     except DomainError as exc:
         log.warning("attendance of %s meeting %s: %s", meeting.provider, meeting.meeting_id, exc)
         retry = now + RETRY if now < ended + GIVE_UP else None
@@ -216,6 +223,8 @@ async def _read(services: Services, meeting: HostedMeetingRecord) -> bool:
         return False
     for event in events:
         await _apply_recorded(services, claimed, event)
+    for event in files:
+        await _queue_file(services, claimed, event)
     reads = claimed.attendance_reads + 1
     following = ended + READ_DELAYS[reads] if reads < len(READ_DELAYS) else None
     await _done(services, claimed, reads, following)
@@ -237,6 +246,30 @@ async def _apply_recorded(
         )
         if fresh:
             await apply(tx, meeting.provider, meeting.session_id, event, recorded=True)
+
+
+async def _queue_file(
+    services: Services, meeting: HostedMeetingRecord, event: ProviderEvent
+) -> None:
+    """A recording found on the provider's record, queued for download once (a push of the
+    same file carries the same event id)."""
+    if event.kind is not EventKind.RECORDING_READY or event.recording is None:
+        return
+    async with services.db.transaction() as tx:
+        current = await hosted_meetings.by_meeting(
+            tx, provider=meeting.provider, meeting_id=meeting.meeting_id, for_update=True
+        )
+        if current is None:
+            return
+        fresh = await provider_events.remember(
+            tx,
+            provider=meeting.provider,
+            event_id=event.event_id,
+            event=event.kind.value,
+            room=meeting.meeting_id,
+        )
+        if fresh:
+            await hosted_downloads.queue_download(tx, meeting.provider, current, event.recording)
 
 
 async def _done(

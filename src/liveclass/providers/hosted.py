@@ -230,6 +230,18 @@ class ReadsAttendance(Protocol):
 
 
 @runtime_checkable
+class ReadsRecordings(Protocol):
+    """A provider whose finished recordings are listed on its records (Meet's conference
+    records), read with its attendance after the class: a file whose push never came, or
+    came naming only the recording, is found there."""
+
+    async def recordings(self, meeting: Meeting) -> list[ProviderEvent]:
+        """``RECORDING_READY`` for every file on record, with the event id a push of the
+        same file carries (so the two de-duplicate)."""
+        ...
+
+
+@runtime_checkable
 class Ejects(Protocol):
     """A provider that can drop a person from its meeting from outside (Agora's kicking
     rules); the others rely on the kicked person getting no new link."""

@@ -83,6 +83,7 @@ CONFERENCE_ENDED = "google.workspace.meet.conference.v2.ended"
 PARTICIPANT_JOINED = "google.workspace.meet.participant.v2.joined"
 PARTICIPANT_LEFT = "google.workspace.meet.participant.v2.left"
 RECORDING_GENERATED = "google.workspace.meet.recording.v2.fileGenerated"
+FILE_GENERATED = "FILE_GENERATED"  # a recording's state once its file is in Drive
 SPACE_SUBJECT = "//meet.googleapis.com/spaces/"
 DOWNLOAD_CHUNK = 256 * 1024
 CERTS_LIFESPAN = 3600  # Google rotates its keys over days; an hour bounds a stale key
@@ -225,6 +226,27 @@ class MeetProvider:
                 )
         return events
 
+    # recordings on record
+
+    async def recordings(self, meeting: Meeting) -> list[ProviderEvent]:
+        """Every recording of the space's conferences whose file is in Drive."""
+        events: list[ProviderEvent] = []
+        for record in await self.client.conference_records(meeting.meeting_id):
+            for artifact in await self.client.recordings(record):
+                if artifact.state != FILE_GENERATED or not artifact.export_uri:
+                    continue  # still being written: a later read (or its push) finds it
+                file = RecordingFile(
+                    recording_id=artifact.file or artifact.name, download_url=artifact.export_uri
+                )
+                at = _instant(artifact.end_time or artifact.start_time)
+                event_id = _file_event_id(artifact.name)
+                events.append(
+                    ProviderEvent(
+                        EventKind.RECORDING_READY, event_id, meeting.meeting_id, at, recording=file
+                    )
+                )
+        return events
+
     def _user(self, space: str, display_name: str) -> str | None:
         users = self._names.get((space, _fold(display_name)), set())
         return next(iter(users)) if len(users) == 1 else None
@@ -272,10 +294,11 @@ class MeetProvider:
         drive = submessage(recording, "driveDestination")
         export = text(drive, "exportUri")
         if not export:
-            return None  # only the name: read from the record when the class ends
-        file = RecordingFile(
-            recording_id=text(drive, "file") or text(recording, "name"), download_url=export
-        )
+            return None  # only the name: read from the record after the class (recordings)
+        name = text(recording, "name")
+        file = RecordingFile(recording_id=text(drive, "file") or name, download_url=export)
+        # the id the record's read gives the same file, so a push and a read count once
+        event_id = _file_event_id(name) if name else event_id
         return ProviderEvent(EventKind.RECORDING_READY, event_id, space, at, recording=file)
 
     def _verify(self, headers: Mapping[str, str]) -> None:
@@ -320,6 +343,11 @@ def _pubsub_message(body: bytes) -> tuple[dict[str, str], Mapping[str, Any]]:
 
 def _fold(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def _file_event_id(recording: str) -> str:
+    """The event id of a recording's file, pushed or read: its resource name."""
+    return f"{recording}/file"
 
 
 def _instant(value: str) -> datetime:
