@@ -24,7 +24,9 @@ async def _terminate_others(database_url: str) -> int:
         async with admin.engine.connect() as conn:
             killed = await conn.scalar(
                 text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    # the timeout (ms) waits until each backend has exited, so its goodbye
+                    # is on the socket when this returns, however loaded the machine is
+                    "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity "
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             )

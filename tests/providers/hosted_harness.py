@@ -93,6 +93,10 @@ class RecordingsOnRecord(Protocol):
         """The provider's push that ``recording``'s file was written."""
         ...
 
+    def record_transcript(self, meeting_id: str, at: float) -> str:
+        """Put a finished transcript on the meeting's record; its link."""
+        ...
+
 
 @dataclass
 class DailyHarness:

@@ -84,6 +84,10 @@ class MeetAppHarness:
         record = self.fake.start_conference(meeting_id, at - 60)
         return self.fake.record_file(record, content, at=at)
 
+    def record_transcript(self, meeting_id: str, at: float) -> str:
+        record = self.fake.start_conference(meeting_id, at - 60)
+        return self.fake.record_transcript(record, at=at)[1]
+
     def push_file(self, meeting_id: str, recording: str, at: float) -> tuple[bytes, dict[str, str]]:
         # the push as Workspace Events sends it without the resource: the recording's name
         data = {"recording": {"name": recording}}

@@ -350,6 +350,7 @@ async def test_a_recording_on_the_providers_record_is_kept_once(
     await client.post(f"/api/v1/sessions/{sid}/start", headers=platform.auth(*TEACHER))
     content = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64
     recording = harness.record_file(meeting_id, content, time.time())
+    transcript = harness.record_transcript(meeting_id, time.time())
     push = harness.push_file(meeting_id, recording, time.time())
     named = await deliver(client, harness.provider, push)
     assert named.status_code == 200 and named.json()["outcome"] == "ignored"  # only a name
@@ -373,3 +374,7 @@ async def test_a_recording_on_the_providers_record_is_kept_once(
     )
     assert [r["id"] for r in again.json()["items"] if r["state"] == "ready"] == [kept["id"]]
     assert again.json()["total"] == listed.json()["total"]
+    # the transcript stays where the provider keeps it: its link, on the session
+    got = await client.get(f"/api/v1/sessions/{sid}", headers=platform.auth(*TEACHER))
+    assert got.json()["transcript_url"] == transcript
+    assert got.json()["recording_url"].endswith(f"/recordings/{kept['id']}/download")

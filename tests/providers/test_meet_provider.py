@@ -17,7 +17,12 @@ import pytest
 from liveclass.domain.roles import Role
 from liveclass.providers.errors import ProviderError, WebhookRejected
 from liveclass.providers.hosted import Attendee, EventKind, MeetingSpec
-from liveclass.providers.meet import PARTICIPANT_JOINED, RECORDING_GENERATED, MeetProvider
+from liveclass.providers.meet import (
+    PARTICIPANT_JOINED,
+    RECORDING_GENERATED,
+    TRANSCRIPT_GENERATED,
+    MeetProvider,
+)
 from liveclass.providers.unsupported import NotSupported
 from tests.conftest import make_settings
 from tests.providers.hosted_harness_meet import MeetAppHarness
@@ -181,6 +186,27 @@ async def test_a_file_on_record_and_its_push_carry_one_event_id(
     (pushed,) = meet.read_webhook(headers, body)  # type: ignore[misc]
     assert pushed.event_id == on_record.event_id == f"{name}/file"
     assert b"".join([chunk async for chunk in meet.download(on_record.recording)]) == b"mp4 bytes"
+
+
+async def test_a_written_transcript_is_its_docs_link_under_the_records_id(
+    meet: MeetProvider, fake: FakeMeet
+) -> None:
+    meeting = await meet.create(_spec(recorded=True))
+    record = fake.start_conference(meeting.meeting_id, time.time() - 60)
+    name, link = fake.record_transcript(record, at=time.time())
+    (on_record,) = [e for e in await meet.recordings(meeting) if e.link is not None]
+    assert on_record.kind is EventKind.TRANSCRIPT_READY and on_record.link == link
+    (resource,) = fake.records[record]["_transcripts"]
+    body, headers = fake.push(
+        TRANSCRIPT_GENERATED, meeting.meeting_id, {"transcript": resource}, at=time.time()
+    )
+    (pushed,) = meet.read_webhook(headers, body)  # type: ignore[misc]
+    assert (pushed.kind, pushed.link, pushed.event_id) == (
+        EventKind.TRANSCRIPT_READY,
+        link,
+        on_record.event_id,
+    )
+    assert on_record.event_id == f"{name}/file"
 
 
 # -- a service account with domain-wide delegation -------------------------------------

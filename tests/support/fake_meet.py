@@ -11,7 +11,8 @@ certificates and Pub/Sub push deliveries, on 127.0.0.1, following Google's docum
 - ``/v2`` with ``Authorization: Bearer``: ``POST /spaces``, ``GET``/``PATCH /spaces/{id}``
   (``updateMask``), ``POST /spaces/{id}:endActiveConference`` (``FAILED_PRECONDITION`` with no
   active conference); ``GET /conferenceRecords?filter=space.name = "spaces/{id}"``,
-  ``.../participants``, ``.../participantSessions``, ``.../recordings``. Errors are
+  ``.../participants``, ``.../participantSessions``, ``.../recordings``, ``.../transcripts``;
+  ``GET /drive/{file}``: a recording's bytes to a token holder (its ``exportUri``). Errors are
   ``{error: {code, message, status}}``; there is no DELETE for spaces (404 as any unknown).
 - ``GET /certs``: a JWKS with the key that signs the push OIDC tokens (RS256, ``kid``).
 - ``push(...)``: a Pub/Sub push body (``message.data`` base64 of the event data, ``ce-*``
@@ -243,6 +244,8 @@ class FakeMeet:
             return JSONResponse({"participants": [p["resource"] for p in record["_people"]]})
         if len(parts) == 3 and parts[2] == "recordings":
             return JSONResponse({"recordings": record["_recordings"]})
+        if len(parts) == 3 and parts[2] == "transcripts":
+            return JSONResponse({"transcripts": record["_transcripts"]})
         if len(parts) == 5 and parts[4] == "participantSessions":
             name = "/".join(parts[:4])
             (person,) = [p for p in record["_people"] if p["resource"]["name"] == name]
@@ -259,6 +262,7 @@ class FakeMeet:
             "space": f"spaces/{space_id}",
             "_people": [],
             "_recordings": [],
+            "_transcripts": [],
         }
         self.spaces[space_id]["activeConference"] = {
             "conferenceRecord": f"conferenceRecords/{record_id}"
@@ -301,6 +305,24 @@ class FakeMeet:
             }
         )
         return name
+
+    def record_transcript(self, record_id: str, *, at: float) -> tuple[str, str]:
+        """A transcript Meet has written as a Google Doc (FILE_GENERATED,
+        ``docsDestination``); answers its name and the Doc's link."""
+        record = self.records[record_id]
+        document = secrets.token_urlsafe(12)
+        link = f"https://docs.google.com/document/d/{document}/edit"
+        name = f"conferenceRecords/{record_id}/transcripts/{len(record['_transcripts']) + 1}"
+        record["_transcripts"].append(
+            {
+                "name": name,
+                "state": "FILE_GENERATED",
+                "startTime": _iso(at - 60),
+                "endTime": _iso(at),
+                "docsDestination": {"document": document, "exportUri": link},
+            }
+        )
+        return name, link
 
     async def drive_file(self, request: Request) -> Response:
         """The file's bytes, to the holder of a token (Drive's download of ``exportUri``)."""

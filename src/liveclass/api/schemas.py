@@ -206,6 +206,12 @@ class SessionOut(BaseModel):
         description="A hosted session's newest stored recording (the storage's own URL, "
         "Cloudinary's secure URL); shown when one session is read, not in listings.",
     )
+    transcript_url: str | None = Field(
+        default=None,
+        description="Where a hosted provider keeps the class's transcript (Google Meet's "
+        "Google Doc in the organizer's Drive); shown when one session is read, not in "
+        "listings.",
+    )
 
 
 class SessionCreatedOut(SessionOut):

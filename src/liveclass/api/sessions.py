@@ -151,8 +151,8 @@ async def get_session(
     actor = actor_of(caller)
     row, _ = await visible_session(services, actor, session_id)
     shown = session_out(services, actor, row)
-    url = await hosted.recording_url(services, row)
-    return shown.model_copy(update={"recording_url": url}) if url else shown
+    links = await hosted.meeting_links(services, row)
+    return shown.model_copy(update=links) if links else shown
 
 
 @router.patch("/sessions/{session_id}", response_model=SessionOut, responses=PROBLEMS)

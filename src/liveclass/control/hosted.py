@@ -155,10 +155,14 @@ async def delete_meeting(provider: HostedProvider, row: SessionRecord) -> None:
         await provider.delete(meeting)
 
 
-async def recording_url(services: Services, row: SessionRecord) -> str | None:
-    """Where the session's newest stored recording is (a hosted session's)."""
+async def meeting_links(services: Services, row: SessionRecord) -> dict[str, str]:
+    """A hosted session's ``recording_url`` (its newest stored recording) and
+    ``transcript_url`` (the provider's transcript), where it has them."""
     if not is_hosted(row.provider):
-        return None
+        return {}
     async with services.db.reader() as r:
         meeting = await hosted_meetings.of_session(r, session_id=row.id)
-    return meeting.recording_url if meeting is not None else None
+    if meeting is None:
+        return {}
+    links = {"recording_url": meeting.recording_url, "transcript_url": meeting.transcript_url}
+    return {name: url for name, url in links.items() if url}

@@ -253,7 +253,7 @@ async def _queue_file(
 ) -> None:
     """A recording found on the provider's record, queued for download once (a push of the
     same file carries the same event id)."""
-    if event.kind is not EventKind.RECORDING_READY or event.recording is None:
+    if event.kind not in (EventKind.RECORDING_READY, EventKind.TRANSCRIPT_READY):
         return
     async with services.db.transaction() as tx:
         current = await hosted_meetings.by_meeting(
@@ -268,8 +268,10 @@ async def _queue_file(
             event=event.kind.value,
             room=meeting.meeting_id,
         )
-        if fresh:
+        if fresh and event.recording is not None:
             await hosted_downloads.queue_download(tx, meeting.provider, current, event.recording)
+        elif fresh and event.link is not None:
+            await hosted_downloads.keep_transcript(tx, current, event.link)
 
 
 async def _done(

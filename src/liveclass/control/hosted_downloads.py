@@ -41,6 +41,12 @@ _UNFINISHED = frozenset(
 )
 
 
+async def keep_transcript(tx: Tx, meeting: HostedMeetingRecord, link: str) -> None:
+    """A transcript stays where the provider keeps it (a Google Doc): liveclass keeps its
+    link, shown as the session's ``transcript_url``."""
+    await hosted_meetings.set_transcript(tx, meeting=meeting, url=link)
+
+
 async def unfinished_recording(
     tx: Tx, provider: str, session_id: uuid.UUID
 ) -> RecordingRecord | None:

@@ -123,6 +123,9 @@ async def _apply(
     if event.kind is EventKind.RECORDING_READY and event.recording is not None:
         queued = await hosted_downloads.queue_download(tx, provider, meeting, event.recording)
         return Outcome.QUEUED, queued
+    if event.kind is EventKind.TRANSCRIPT_READY and event.link is not None:
+        await hosted_downloads.keep_transcript(tx, meeting, event.link)
+        return Outcome.APPLIED, None
     if event.kind is EventKind.RECORDING_FAILED:
         found = await hosted_downloads.unfinished_recording(tx, provider, session_id)
         if found is None:

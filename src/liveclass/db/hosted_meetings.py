@@ -38,6 +38,7 @@ class HostedMeetingRecord:
     updated_at: datetime
     attendance_due_at: datetime | None = None
     attendance_reads: int = 0
+    transcript_url: str | None = None
 
 
 _build = Build(HostedMeetingRecord)
@@ -105,6 +106,15 @@ async def set_downloads(
         update(HOSTED_MEETINGS)
         .where(_H.provider == meeting.provider, _H.meeting_id == meeting.meeting_id)
         .values(values)
+    )
+
+
+async def set_transcript(tx: Tx, *, meeting: HostedMeetingRecord, url: str) -> None:
+    """Where the provider keeps the class's transcript (the newest one found)."""
+    await tx.run(
+        update(HOSTED_MEETINGS)
+        .where(_H.provider == meeting.provider, _H.meeting_id == meeting.meeting_id)
+        .values(transcript_url=url, updated_at=utcnow())
     )
 
 

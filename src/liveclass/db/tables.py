@@ -279,6 +279,8 @@ HOSTED_MEETINGS = Table(
     Column("downloads", JSON, nullable=False),
     Column("pending", Integer, nullable=False, index=True),
     Column("recording_url", String(1024)),
+    # a provider's transcript of the class, where it keeps it (Meet's Google Doc)
+    Column("transcript_url", String(2048)),
     Column("attendance_due_at", UTCDateTime, index=True),
     Column("attendance_reads", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),

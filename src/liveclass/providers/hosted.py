@@ -89,6 +89,7 @@ class EventKind(enum.StrEnum):
     PARTICIPANT_LEFT = "participant_left"
     RECORDING_READY = "recording_ready"
     RECORDING_FAILED = "recording_failed"
+    TRANSCRIPT_READY = "transcript_ready"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class ProviderEvent:
     # where the provider names a person only by a number (Agora's uid): ``numeric_uid`` of
     # the meeting and their user id, matched against the session's participants
     uid: int | None = None
+    link: str | None = None  # TRANSCRIPT_READY: where the provider keeps the transcript
     # where the provider knows a person only by the name they show (Meet, Teams): matched
     # against the names of the session's participants, when exactly one has it
     display_name: str | None = None

@@ -83,6 +83,7 @@ CONFERENCE_ENDED = "google.workspace.meet.conference.v2.ended"
 PARTICIPANT_JOINED = "google.workspace.meet.participant.v2.joined"
 PARTICIPANT_LEFT = "google.workspace.meet.participant.v2.left"
 RECORDING_GENERATED = "google.workspace.meet.recording.v2.fileGenerated"
+TRANSCRIPT_GENERATED = "google.workspace.meet.transcript.v2.fileGenerated"
 FILE_GENERATED = "FILE_GENERATED"  # a recording's state once its file is in Drive
 SPACE_SUBJECT = "//meet.googleapis.com/spaces/"
 DOWNLOAD_CHUNK = 256 * 1024
@@ -229,9 +230,15 @@ class MeetProvider:
     # recordings on record
 
     async def recordings(self, meeting: Meeting) -> list[ProviderEvent]:
-        """Every recording of the space's conferences whose file is in Drive."""
+        """Every recording of the space's conferences whose file is in Drive, and every
+        transcript written as a Google Doc (its link: liveclass keeps no copy)."""
         events: list[ProviderEvent] = []
         for record in await self.client.conference_records(meeting.meeting_id):
+            for transcript in await self.client.transcripts(record):
+                if transcript.state == FILE_GENERATED and transcript.export_uri:
+                    at = _instant(transcript.end_time or transcript.start_time)
+                    link, space = transcript.export_uri, meeting.meeting_id
+                    events.append(_transcript_ready(transcript.name, space, at, link))
             for artifact in await self.client.recordings(record):
                 if artifact.state != FILE_GENERATED or not artifact.export_uri:
                     continue  # still being written: a later read (or its push) finds it
@@ -285,6 +292,12 @@ class MeetProvider:
             return ProviderEvent(change, event_id, space, at, user_id=user, connection=session)
         if kind == RECORDING_GENERATED:
             return self._recording(event_id, space, at, data)
+        if kind == TRANSCRIPT_GENERATED:
+            transcript = submessage(data, "transcript")
+            link = text(submessage(transcript, "docsDestination"), "exportUri")
+            name = text(transcript, "name")
+            # only the name: read from the record after the class (recordings)
+            return _transcript_ready(name, space, at, link) if name and link else None
         return None
 
     def _recording(
@@ -343,6 +356,10 @@ def _pubsub_message(body: bytes) -> tuple[dict[str, str], Mapping[str, Any]]:
 
 def _fold(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def _transcript_ready(name: str, space: str, at: datetime, link: str) -> ProviderEvent:
+    return ProviderEvent(EventKind.TRANSCRIPT_READY, _file_event_id(name), space, at, link=link)
 
 
 def _file_event_id(recording: str) -> str:
