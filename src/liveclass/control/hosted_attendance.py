@@ -221,46 +221,25 @@ async def _read(services: Services, meeting: HostedMeetingRecord) -> bool:
         retry = now + RETRY if now < ended + GIVE_UP else None
         await _done(services, claimed, claimed.attendance_reads, retry)
         return False
-    for event in events:
-        await _apply_recorded(services, claimed, event)
-    for event in files:
-        await _queue_file(services, claimed, event)
+    for event in [*events, *files]:
+        await _apply_read(services, claimed, event)
     reads = claimed.attendance_reads + 1
     following = ended + READ_DELAYS[reads] if reads < len(READ_DELAYS) else None
     await _done(services, claimed, reads, following)
     return True
 
 
-async def _apply_recorded(
+async def _apply_read(
     services: Services, meeting: HostedMeetingRecord, event: ProviderEvent
 ) -> None:
-    if event.kind not in (EventKind.PARTICIPANT_JOINED, EventKind.PARTICIPANT_LEFT):
-        return
+    """One event read from the provider's records, applied once (its id is the one a push
+    of the same join, leave or file carries)."""
+    changed = None
     async with services.db.transaction() as tx:
-        fresh = await provider_events.remember(
-            tx,
-            provider=meeting.provider,
-            event_id=event.event_id,
-            event=event.kind.value,
-            room=meeting.meeting_id,
-        )
-        if fresh:
-            await apply(tx, meeting.provider, meeting.session_id, event, recorded=True)
-
-
-async def _queue_file(
-    services: Services, meeting: HostedMeetingRecord, event: ProviderEvent
-) -> None:
-    """A recording found on the provider's record, queued for download once (a push of the
-    same file carries the same event id)."""
-    if event.kind not in (EventKind.RECORDING_READY, EventKind.TRANSCRIPT_READY):
-        return
-    async with services.db.transaction() as tx:
+        # the meeting's row first, as a pushed event locks it: its downloads change
         current = await hosted_meetings.by_meeting(
             tx, provider=meeting.provider, meeting_id=meeting.meeting_id, for_update=True
         )
-        if current is None:
-            return
         fresh = await provider_events.remember(
             tx,
             provider=meeting.provider,
@@ -268,10 +247,14 @@ async def _queue_file(
             event=event.kind.value,
             room=meeting.meeting_id,
         )
-        if fresh and event.recording is not None:
-            await hosted_downloads.queue_download(tx, meeting.provider, current, event.recording)
-        elif fresh and event.link is not None:
-            await hosted_downloads.keep_transcript(tx, current, event.link)
+        if not fresh or current is None:
+            return
+        if event.kind in (EventKind.PARTICIPANT_JOINED, EventKind.PARTICIPANT_LEFT):
+            await apply(tx, meeting.provider, meeting.session_id, event, recorded=True)
+        else:
+            _, changed = await hosted_downloads.keep_file(tx, meeting.provider, current, event)
+    if changed is not None:
+        await services.room_events.recording_changed(changed.session_id, changed.id, changed.state)
 
 
 async def _done(

@@ -26,7 +26,7 @@ from liveclass.db.sessions import get_session
 from liveclass.db.types import utcnow
 from liveclass.domain.errors import DomainError
 from liveclass.domain.recordings import RecordingState
-from liveclass.providers.hosted import HostedProvider, RecordingFile
+from liveclass.providers.hosted import EventKind, HostedProvider, ProviderEvent, RecordingFile
 from liveclass.recording import service as recording_service
 from liveclass.recording.errors import RecordingError, StorageError
 from liveclass.services import Services
@@ -41,10 +41,19 @@ _UNFINISHED = frozenset(
 )
 
 
-async def keep_transcript(tx: Tx, meeting: HostedMeetingRecord, link: str) -> None:
-    """A transcript stays where the provider keeps it (a Google Doc): liveclass keeps its
-    link, shown as the session's ``transcript_url``."""
-    await hosted_meetings.set_transcript(tx, meeting=meeting, url=link)
+async def keep_file(
+    tx: Tx, provider: str, meeting: HostedMeetingRecord, event: ProviderEvent
+) -> tuple[bool, RecordingRecord | None]:
+    """A file the provider reports, pushed or read from its records (``meeting`` locked):
+    a recording's is queued for download (the recording, which changed, is answered); a
+    transcript stays where the provider keeps it (a Google Doc) and its link is the
+    session's ``transcript_url``. False for an event that carries no file."""
+    if event.kind is EventKind.RECORDING_READY and event.recording is not None:
+        return True, await queue_download(tx, provider, meeting, event.recording)
+    if event.kind is EventKind.TRANSCRIPT_READY and event.link is not None:
+        await hosted_meetings.set_transcript(tx, meeting=meeting, url=event.link)
+        return True, None
+    return False, None
 
 
 async def unfinished_recording(

@@ -41,6 +41,7 @@ from liveclass.services import Services
 log = logging.getLogger(__name__)
 
 _ATTENDANCE = frozenset({EventKind.PARTICIPANT_JOINED, EventKind.PARTICIPANT_LEFT})
+_FILES = frozenset({EventKind.RECORDING_READY, EventKind.TRANSCRIPT_READY})
 
 
 class Outcome(enum.StrEnum):
@@ -120,12 +121,11 @@ async def _apply(
             tx, session_id=session_id, node_id=provider, at=event.at
         )
         return Outcome.APPLIED, None
-    if event.kind is EventKind.RECORDING_READY and event.recording is not None:
-        queued = await hosted_downloads.queue_download(tx, provider, meeting, event.recording)
-        return Outcome.QUEUED, queued
-    if event.kind is EventKind.TRANSCRIPT_READY and event.link is not None:
-        await hosted_downloads.keep_transcript(tx, meeting, event.link)
-        return Outcome.APPLIED, None
+    if event.kind in _FILES:
+        kept, queued = await hosted_downloads.keep_file(tx, provider, meeting, event)
+        if not kept:
+            return Outcome.IGNORED, None
+        return (Outcome.QUEUED if queued is not None else Outcome.APPLIED), queued
     if event.kind is EventKind.RECORDING_FAILED:
         found = await hosted_downloads.unfinished_recording(tx, provider, session_id)
         if found is None:

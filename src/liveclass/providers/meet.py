@@ -63,6 +63,7 @@ from liveclass.providers.hosted import (
     MeetingSpec,
     ProviderEvent,
     RecordingFile,
+    header,
 )
 from liveclass.providers.json_fields import submessage, text
 from liveclass.providers.meet_api import (
@@ -315,8 +316,7 @@ class MeetProvider:
         return ProviderEvent(EventKind.RECORDING_READY, event_id, space, at, recording=file)
 
     def _verify(self, headers: Mapping[str, str]) -> None:
-        lowered = {k.lower(): v for k, v in headers.items()}
-        scheme, _, token = lowered.get("authorization", "").partition(" ")
+        scheme, _, token = (header(headers, "Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise WebhookRejected(PROVIDER, "no OIDC bearer token")
         try:
