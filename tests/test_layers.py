@@ -19,6 +19,18 @@ FORBIDDEN = {
     "realtime": ("control", "services", "api", "web"),
     "recording": ("control", "services", "api", "web"),
     "notify": ("control", "services", "api", "web"),
+    # the providers' wire clients know nothing of liveclass's own state
+    "providers": (
+        "db",
+        "media",
+        "realtime",
+        "recording",
+        "notify",
+        "control",
+        "services",
+        "api",
+        "web",
+    ),
     "control": ("api", "web"),
     "web": ("api",),
     "api": ("web",),

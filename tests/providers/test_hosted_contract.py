@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import func, select, update
 from liveclass.app import create_app
 from liveclass.control.hosted_attendance import read_due
 from liveclass.control.hosted_downloads import download_pending
+from liveclass.db import attendance
 from liveclass.db.tables import HOSTED_MEETINGS, SESSIONS
 from liveclass.db.types import utcnow
 from tests.api.helpers import session_body
@@ -229,6 +231,29 @@ async def test_webhooks_bad_stale_duplicate_and_out_of_order(
     (row,) = [a for a in stats.json()["attendance"] if a["user_id"] == "student-1"]
     assert row["total_seconds"] == 60.0
     assert stats.json()["connected_participants"] == 0
+
+
+async def test_someone_in_the_providers_meeting_holds_no_classroom_socket(
+    hosted: tuple[httpx.AsyncClient, Any], harness: Harness, platform: Platform
+) -> None:
+    """A span the provider reported is attendance, not a socket some node holds: the
+    classroom's roster, loaded from the open connections, leaves it out."""
+    client, services = hosted
+    created = (await _create(client, platform, harness.provider)).json()
+    sid, meeting_id = created["id"], harness.meeting_id(created)
+    await client.post(f"/api/v1/sessions/{sid}/start", headers=platform.auth(*TEACHER))
+    joined = await client.post(
+        f"/api/v1/sessions/{sid}/join", headers=platform.auth("student-1", "student")
+    )
+    _needs(harness, "pushed_attendance")
+    event = harness.participant("joined", meeting_id, "student-1", "c-1", time.time() - 5)
+    assert (await deliver(client, harness.provider, event)).json()["outcome"] == "applied"
+    async with services.db.reader() as r:
+        session_id = uuid.UUID(sid)
+        connected = await attendance.connected_participants(r, session_id=session_id)
+        sockets = await attendance.open_connections(r, session_id=session_id)
+    assert connected == {uuid.UUID(joined.json()["participant_id"])}
+    assert sockets == {}
 
 
 async def test_the_meeting_ending_ends_the_class_even_before_its_start(

@@ -8,15 +8,17 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, case, literal, select, update
 
+from liveclass.config import HOSTED_PROVIDERS
 from liveclass.db.database import Reader, Row, Tx
 from liveclass.db.tables import ATTENDANCE_INTERVALS
 from liveclass.db.types import UTCDateTime, utcnow
 
 _A = ATTENDANCE_INTERVALS.c
 
-# The pseudo nodes of spans a media provider reported (its webhooks), not a classroom
-# socket: they count as attendance, but no node holds a socket for them.
-PROVIDER_NODES = ("livekit",)
+# The pseudo nodes of spans a media provider reported (its webhooks, its records), not a
+# classroom socket: they count as attendance, but no node holds a socket for them. Each
+# provider reports under its own name (``control.hosted_attendance``, ``livekit_events``).
+PROVIDER_NODES = ("livekit", *HOSTED_PROVIDERS)
 
 
 async def open_interval(
