@@ -29,17 +29,7 @@ async def open_interval(
     connection_id: str,
     node_id: str = "",
 ) -> None:
-    await tx.run(
-        ATTENDANCE_INTERVALS.insert().values(
-            id=uuid.uuid4(),
-            session_id=session_id,
-            participant_id=participant_id,
-            connection_id=connection_id,
-            node_id=node_id,
-            started_at=utcnow(),
-            ended_at=None,
-        )
-    )
+    await _insert(tx, session_id, participant_id, connection_id, node_id, utcnow(), None)
 
 
 async def connected_at(
