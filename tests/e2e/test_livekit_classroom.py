@@ -85,6 +85,19 @@ async def open_classroom(browser: Browser, url: str) -> tuple[Page, list[Respons
     return page, responses
 
 
+async def responses_to(loaded: list[Response], url: str, within: float = 30) -> list[Response]:
+    """The page's responses from ``url``, once there is one: the classroom imports
+    livekit-client only after its own socket is connected (``#status``), so the module's
+    response may come a little after that."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = [r for r in loaded if r.url == url]
+        if found:
+            return found
+        await asyncio.sleep(0.1)
+    return []
+
+
 async def signal_of(
     signal: LiveKitSignalEndpoint, identity: str, within: float = 30
 ) -> SignalRequest:
@@ -131,7 +144,7 @@ async def test_the_classroom_connects_livekit_client_to_livekit_url_with_the_rol
 
     # livekit-client came from liveclass itself, as a JavaScript module
     await expect(student.locator("#status")).to_have_text("connected")
-    served = [r for r in loaded if r.url == liveclass.base_url + CLIENT_PATH]
+    served = await responses_to(loaded, liveclass.base_url + CLIENT_PATH)
     assert [r.status for r in served] == [200]
     assert (await served[0].header_value("content-type") or "").startswith("text/javascript")
 
